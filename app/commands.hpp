@@ -1,0 +1,10 @@
+// The subcommands of `thermomaven`. Each returns the process exit code.
+#pragma once
+
+namespace thermomaven::app {
+
+int import_command(int argc, char** argv);
+int cooks_command(int argc, char** argv);
+int export_command(int argc, char** argv);
+
+}  // namespace thermomaven::app

@@ -1,0 +1,53 @@
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+
+#include "cli_args.hpp"
+#include "commands.hpp"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"import", thermomaven::app::import_command,
+     "--db FILE [--source-unit F|C] [--strict] CAPTURE...   store a JSON Lines capture"},
+    {"cooks", thermomaven::app::cooks_command, "--db FILE [--json]   list cooking sessions"},
+    {"export", thermomaven::app::export_command,
+     "--db FILE --cook UUID|latest [--unit C|F] [-o FILE]   one cook as CSV"},
+};
+
+void usage(std::FILE* to) {
+  std::fprintf(to, "usage: thermomaven COMMAND [OPTIONS]\n\ncommands:\n");
+  for (const Subcommand& s : kSubcommands) std::fprintf(to, "  %-8s %s\n", s.name, s.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Subcommand& s : kSubcommands) {
+    if (std::string_view(argv[1]) != s.name) continue;
+    try {
+      return s.run(argc - 2, argv + 2);
+    } catch (const thermomaven::app::UsageError& e) {
+      std::fprintf(stderr, "thermomaven %s: %s\nusage: thermomaven %s %s\n", s.name, e.what(),
+                   s.name, s.summary);
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "thermomaven %s: error: %s\n", s.name, e.what());
+      return 2;
+    }
+  }
+  std::fprintf(stderr, "thermomaven: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,545 @@
+#include "thermomaven/collector/message_parser.hpp"
+
+#include <simdjson.h>
+
+#include <cmath>
+#include <limits>
+
+namespace thermomaven::collector {
+
+using namespace simdjson;
+
+const char* kind_name(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::StatusReport: return "status_report";
+    case MessageKind::DeviceList: return "device_list";
+    case MessageKind::CommandReceipt: return "command_receipt";
+    case MessageKind::Unknown: break;
+  }
+  return "unknown";
+}
+
+void Message::clear() {
+  kind = MessageKind::Unknown;
+  cmd_type.clear();
+  cmd_id.clear();
+  topic.clear();
+  report.probes.clear();
+  devices.clear();
+  latest_reports.clear();
+  receipt = CommandReceipt{};
+}
+
+std::size_t parser_padding() { return SIMDJSON_PADDING; }
+
+namespace {
+
+// Bounds on what one message can make us keep.
+constexpr std::size_t kMaxText = 256;      // names, notes, ids
+constexpr std::size_t kMaxProbes = 8;      // real devices have 1 to 4
+constexpr std::size_t kMaxDevices = 1000;  // per device list
+constexpr std::size_t kMaxTopics = 16;     // per device
+
+// Cuts at a UTF-8 character boundary so that a bounded string stays valid.
+void assign_bounded(std::string& out, std::string_view s) {
+  if (s.size() > kMaxText) {
+    std::size_t cut = kMaxText;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut);
+  }
+  out.assign(s);
+}
+
+bool read_text(ondemand::value v, std::string& out) {
+  std::string_view s;
+  if (v.get_string().get(s) != SUCCESS) return false;
+  assign_bounded(out, s);
+  return true;
+}
+
+// A number, when the value is one that fits; a string, object or array is
+// the wrong type and reads as absent. Fractions are rounded: tenths are
+// integers on every device seen, but a rounded value beats a lost one.
+std::optional<std::int64_t> read_int(ondemand::value v) {
+  ondemand::number_type type;
+  if (v.get_number_type().get(type) != SUCCESS) return std::nullopt;
+  if (type == ondemand::number_type::signed_integer) {
+    std::int64_t i;
+    if (v.get_int64().get(i) == SUCCESS) return i;
+  } else if (type == ondemand::number_type::floating_point_number) {
+    double d;
+    if (v.get_double().get(d) == SUCCESS && std::isfinite(d) && std::fabs(d) < 9e15)
+      return static_cast<std::int64_t>(std::llround(d));
+  }
+  return std::nullopt;  // unsigned beyond int64, or not a number
+}
+
+std::optional<std::int32_t> read_int32(ondemand::value v) {
+  auto i = read_int(v);
+  if (!i || *i < std::numeric_limits<std::int32_t>::min() ||
+      *i > std::numeric_limits<std::int32_t>::max())
+    return std::nullopt;
+  return static_cast<std::int32_t>(*i);
+}
+
+std::optional<bool> read_bool(ondemand::value v) {
+  bool b;
+  if (v.get_bool().get(b) != SUCCESS) return std::nullopt;
+  return b;
+}
+
+bool has_trailing_content(ondemand::document& doc) {
+  const char* location = nullptr;
+  return doc.current_location().get(location) == SUCCESS;  // OUT_OF_BOUNDS at the end
+}
+
+bool is_object(ondemand::value& v) {
+  ondemand::json_type t;
+  return v.type().get(t) == SUCCESS && t == ondemand::json_type::object;
+}
+
+// Iterates the fields of an object, calling visit(key, value). Returns the
+// first structural error (truncated or malformed JSON), SUCCESS otherwise.
+template <typename Visit>
+error_code for_each_field(ondemand::object object, Visit&& visit) {
+  for (auto field : object) {
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    ondemand::value value;
+    if (auto e = field.value().get(value)) return e;
+    if (auto e = visit(key, value)) return e;
+  }
+  return SUCCESS;
+}
+
+template <typename Visit>
+error_code for_each_element(ondemand::value v, Visit&& visit) {
+  ondemand::array array;
+  if (v.get_array().get(array) != SUCCESS) return SUCCESS;  // wrong type: absent
+  for (auto element : array) {
+    ondemand::value value;
+    if (auto e = element.get(value)) return e;
+    if (auto e = visit(value)) return e;
+  }
+  return SUCCESS;
+}
+
+int probe_number(std::string_view color) {
+  // "probe1".."probe4"; anything else is not a probe we can place.
+  if (color.size() == 6 && color.substr(0, 5) == "probe" && color[5] >= '1' && color[5] <= '4')
+    return color[5] - '0';
+  return 0;
+}
+
+error_code parse_probe(ondemand::object object, ProbeSample& p) {
+  return for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
+    if (key == "curTemperature") p.temperature = read_int32(v);
+    else if (key == "areaTemperature") {
+      std::size_t i = 0;
+      return for_each_element(v, [&](ondemand::value zone) -> error_code {
+        if (i < p.zones.size()) p.zones[i] = read_int32(zone);
+        ++i;
+        return SUCCESS;
+      });
+    } else if (key == "curAmbientTemperature") p.ambient = read_int32(v);
+    else if (key == "setParams") {
+      bool first = true;
+      return for_each_element(v, [&](ondemand::value stage) -> error_code {
+        ondemand::object o;
+        if (!first || stage.get_object().get(o) != SUCCESS) return SUCCESS;
+        first = false;
+        return for_each_field(o, [&](std::string_view k, ondemand::value t) -> error_code {
+          if (k == "setTemperature") p.target = read_int32(t);
+          return SUCCESS;
+        });
+      });
+    } else if (key == "probeColor") {
+      std::string_view color;
+      if (v.get_string().get(color) == SUCCESS) p.probe = probe_number(color);
+    } else if (key == "cookingState") read_text(v, p.state);
+    else if (key == "cookingMode") read_text(v, p.mode);
+    else if (key == "cookUuid") read_text(v, p.cook_uuid);
+    else if (key == "probeNotes") p.has_notes = read_text(v, p.notes);
+    else if (key == "deviceSn") read_text(v, p.serial);
+    else if (key == "batteryValue") p.battery_pct = read_int32(v);
+    else if (key == "curCookSec") p.elapsed_s = read_int32(v);
+    else if (key == "totalCookSec") p.total_s = read_int32(v);
+    else if (key == "curRemainedSec") p.remaining_s = read_int32(v);
+    else if (key == "cooking") p.cooking = read_bool(v);
+    else if (key == "overheat") p.overheat = read_bool(v);
+    return SUCCESS;
+  });
+}
+
+error_code parse_status(ondemand::object object, StatusReport& r) {
+  return for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
+    if (key == "probes") {
+      return for_each_element(v, [&](ondemand::value entry) -> error_code {
+        ondemand::object o;
+        if (entry.get_object().get(o) != SUCCESS || r.probes.size() >= kMaxProbes) return SUCCESS;
+        ProbeSample& p = r.probes.emplace_back();
+        if (auto e = parse_probe(o, p)) return e;
+        // Without a readable probeColor, the position in the list places it.
+        if (p.probe == 0) p.probe = static_cast<int>(r.probes.size());
+        if (p.probe > 4) r.probes.pop_back();
+        return SUCCESS;
+      });
+    }
+    if (key == "globalStatus") {
+      std::string_view s;
+      if (v.get_string().get(s) == SUCCESS) {
+        if (s == "online") r.online = true;
+        else if (s == "offline") r.online = false;
+      }
+    } else if (key == "batteryValue") r.battery_pct = read_int32(v);
+    else if (key == "wifiRssi") r.wifi_rssi_dbm = read_int32(v);
+    return SUCCESS;
+  });
+}
+
+error_code parse_receipt(ondemand::object object, CommandReceipt& r) {
+  return for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
+    if (key == "cmdId") read_text(v, r.cmd_id);
+    else if (key == "cmdType") read_text(v, r.cmd_type);
+    else if (key == "executeResult") read_text(v, r.execute_result);
+    else if (key == "errorCode") r.error_code = read_int(v);
+    else if (key == "cmdError") r.cmd_error = read_int(v);
+    return SUCCESS;
+  });
+}
+
+// "device/WT09/199298835195806964/pub" -> "199298835195806964"
+std::string_view device_from_topic(std::string_view topic) {
+  if (topic.substr(0, 7) != "device/") return {};
+  const auto model_end = topic.find('/', 7);
+  if (model_end == std::string_view::npos) return {};
+  const auto id_end = topic.find('/', model_end + 1);
+  return topic.substr(model_end + 1, id_end == std::string_view::npos ? std::string_view::npos
+                                                                      : id_end - model_end - 1);
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+MessageKind kind_of(std::string_view cmd_type) {
+  if (ends_with(cmd_type, ":status:report")) return MessageKind::StatusReport;
+  if (cmd_type == "user:device:list") return MessageKind::DeviceList;
+  if (cmd_type == "device:cmd:receipt") return MessageKind::CommandReceipt;
+  return MessageKind::Unknown;
+}
+
+}  // namespace
+
+class MessageParser::Impl {
+ public:
+  explicit Impl(ParserOptions options) : options_(options) {}
+
+  bool parse_line(std::string_view line, std::size_t capacity, std::int64_t receive_ms,
+                  Message& out, ParseError& error) {
+    out.clear();
+    if (line.size() > options_.max_message_bytes) return refuse(error, "too_large", too_large(line));
+    ondemand::document doc;
+    if (auto e = outer_.iterate(line.data(), line.size(), capacity).get(doc))
+      return refuse(error, "not_json", error_message(e));
+    ondemand::object object;
+    if (auto e = doc.get_object().get(object))
+      return refuse(error, e == INCORRECT_TYPE ? "not_object" : "not_json",
+                    e == INCORRECT_TYPE ? "not a JSON object" : error_message(e));
+
+    // The line is a wrapper when it has a payload; its other fields then
+    // belong to the wrapper, and otherwise to a bare envelope.
+    Envelope bare, wrapped;
+    bool has_payload = false;
+    std::optional<std::int64_t> wrapper_ts;
+    error_code e = for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
+      if (key == "payload") {
+        has_payload = true;
+        return read_payload(v, wrapped, error);
+      }
+      if (key == "topic") read_text(v, out.topic);
+      else if (key == "ts") wrapper_ts = read_int(v);
+      return bare.field(key, v, *this);
+    });
+    if (!e && has_trailing_content(doc)) e = TRAILING_CONTENT;
+    if (e) return refuse(error, "not_json", error_message(e));
+    if (has_payload && !error.reason.empty()) return false;
+    return finish(has_payload ? wrapped : bare, wrapper_ts, receive_ms, out, error);
+  }
+
+  bool parse_payload(std::string_view topic, std::string_view payload, std::int64_t receive_ms,
+                     Message& out, ParseError& error) {
+    out.clear();
+    assign_bounded(out.topic, topic);
+    if (payload.size() > options_.max_message_bytes)
+      return refuse(error, "too_large", too_large(payload));
+    padded_.assign(payload);
+    padded_.resize(payload.size() + SIMDJSON_PADDING);
+    Envelope envelope;
+    if (auto e = parse_envelope_document(inner_, padded_.data(), payload.size(), padded_.size(),
+                                         envelope, error))
+      return e == INCORRECT_TYPE ? false : refuse(error, "not_json", error_message(e));
+    return finish(envelope, std::nullopt, receive_ms, out, error);
+  }
+
+  void set_unit(TemperatureUnit unit) { options_.unit = unit; }
+
+ private:
+  // What one envelope said; its cmdData is parsed in place when cmdType came
+  // first (the usual order) and otherwise kept as raw JSON for a second pass.
+  struct Envelope {
+    std::string cmd_type, cmd_id, device_id, device_model;
+    std::optional<std::int64_t> server_time, device_time;
+    bool has_cmd_type = false;
+    bool data_parsed = false;
+    bool data_wrong_type = false;
+    bool deferred_wrong_type = false;
+    std::string deferred_data;  // raw cmdData, when it came before cmdType
+    StatusReport report;
+    std::vector<DeviceInfo> devices;
+    std::vector<StatusReport> latest_reports;
+    CommandReceipt receipt;
+
+    error_code field(std::string_view key, ondemand::value v, Impl& parser) {
+      if (key == "cmdType") has_cmd_type = read_text(v, cmd_type);
+      else if (key == "cmdId") read_text(v, cmd_id);
+      else if (key == "deviceId") read_text(v, device_id);
+      else if (key == "deviceModel") read_text(v, device_model);
+      else if (key == "serverTime") server_time = read_int(v);
+      else if (key == "deviceTime") device_time = read_int(v);
+      else if (key == "cmdData") {
+        if (has_cmd_type) return parser.parse_data(v, *this);
+        // Only an object can be kept for later; anything else is the wrong
+        // type for every kind that has a cmdData we read.
+        ondemand::object object;
+        std::string_view raw;
+        if (v.get_object().get(object) != SUCCESS) {
+          deferred_wrong_type = true;
+          return SUCCESS;
+        }
+        if (auto e = object.raw_json().get(raw)) return e;
+        deferred_data.assign(raw);
+      }
+      return SUCCESS;
+    }
+  };
+
+  error_code parse_data(ondemand::value v, Envelope& env) {
+    env.data_parsed = true;
+    const MessageKind kind = kind_of(env.cmd_type);
+    if (kind == MessageKind::Unknown) return SUCCESS;  // kept only as a count
+    ondemand::object object;
+    if (v.get_object().get(object) != SUCCESS) {
+      env.data_wrong_type = true;
+      return SUCCESS;
+    }
+    switch (kind) {
+      case MessageKind::StatusReport: return parse_status(object, env.report);
+      case MessageKind::CommandReceipt: return parse_receipt(object, env.receipt);
+      case MessageKind::DeviceList: return parse_device_list(object, env);
+      case MessageKind::Unknown: break;
+    }
+    return SUCCESS;
+  }
+
+  error_code parse_device_list(ondemand::object object, Envelope& env) {
+    return for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
+      if (key != "devices") return SUCCESS;
+      return for_each_element(v, [&](ondemand::value entry) -> error_code {
+        ondemand::object o;
+        if (entry.get_object().get(o) != SUCCESS || env.devices.size() >= kMaxDevices)
+          return SUCCESS;
+        return parse_listed_device(o, env);
+      });
+    });
+  }
+
+  error_code parse_listed_device(ondemand::object object, Envelope& env) {
+    DeviceInfo& d = env.devices.emplace_back();
+    Envelope latest;
+    bool has_latest = false;
+    error_code e = for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
+      if (key == "deviceId") read_text(v, d.device_id);
+      else if (key == "deviceName") read_text(v, d.name);
+      else if (key == "deviceModel") read_text(v, d.model);
+      else if (key == "deviceSn") read_text(v, d.serial);
+      else if (key == "subTopics") {
+        return for_each_element(v, [&](ondemand::value t) -> error_code {
+          std::string topic;
+          if (d.topics.size() < kMaxTopics && read_text(t, topic)) d.topics.push_back(topic);
+          return SUCCESS;
+        });
+      } else if (key == "lastStatusCmd" && is_object(v)) {
+        has_latest = true;
+        ondemand::object o;
+        if (auto err = v.get_object().get(o)) return err;
+        return for_each_field(o, [&](std::string_view k, ondemand::value f) -> error_code {
+          return latest.field(k, f, *this);
+        });
+      }
+      return SUCCESS;
+    });
+    if (e) return e;
+    if (d.device_id.empty()) {
+      env.devices.pop_back();
+      return SUCCESS;
+    }
+    if (has_latest) {
+      if (latest.device_id.empty()) latest.device_id = d.device_id;
+      if (latest.device_model.empty()) latest.device_model = d.model;
+      Message copy;
+      ParseError ignored;
+      // The cloud's copy of the latest report; anything else there is ignored.
+      if (finish_deferred(latest, ignored, /*nested=*/true) == SUCCESS && latest.data_parsed &&
+          !latest.data_wrong_type && kind_of(latest.cmd_type) == MessageKind::StatusReport &&
+          resolve_report(latest, std::nullopt, 0, copy, ignored))
+        env.latest_reports.push_back(std::move(copy.report));
+    }
+    return SUCCESS;
+  }
+
+  error_code read_payload(ondemand::value v, Envelope& env, ParseError& error) {
+    ondemand::json_type type;
+    if (auto e = v.type().get(type)) return e;
+    if (type == ondemand::json_type::object) {
+      ondemand::object o;
+      if (auto e = v.get_object().get(o)) return e;
+      return for_each_field(o, [&](std::string_view k, ondemand::value f) -> error_code {
+        return env.field(k, f, *this);
+      });
+    }
+    if (type == ondemand::json_type::string) {
+      std::string_view text;
+      if (auto e = v.get_string().get(text)) return e;
+      if (text.size() > options_.max_message_bytes) {
+        refuse(error, "too_large", too_large(text));
+        return SUCCESS;
+      }
+      padded_.assign(text);
+      padded_.resize(text.size() + SIMDJSON_PADDING);
+      if (auto e = parse_envelope_document(inner_, padded_.data(), text.size(), padded_.size(), env,
+                                           error)) {
+        if (e != INCORRECT_TYPE) refuse(error, "not_json", std::string("payload string: ") + error_message(e));
+      }
+      return SUCCESS;
+    }
+    refuse(error, "not_object", "payload is neither an object nor a JSON string");
+    return SUCCESS;
+  }
+
+  // Parses a whole document as an envelope. INCORRECT_TYPE means `error`
+  // is already filled in.
+  error_code parse_envelope_document(ondemand::parser& parser, const char* data, std::size_t size,
+                                     std::size_t capacity, Envelope& env, ParseError& error) {
+    ondemand::document doc;
+    if (auto e = parser.iterate(data, size, capacity).get(doc)) return e;
+    ondemand::object object;
+    if (auto e = doc.get_object().get(object)) {
+      if (e == INCORRECT_TYPE) refuse(error, "not_object", "payload is not a JSON object");
+      return e;
+    }
+    error_code e = for_each_field(object, [&](std::string_view k, ondemand::value f) -> error_code {
+      return env.field(k, f, *this);
+    });
+    if (!e && has_trailing_content(doc)) e = TRAILING_CONTENT;
+    if (e) return e;
+    return finish_deferred(env, error);
+  }
+
+  error_code finish_deferred(Envelope& env, ParseError&, bool nested = false) {
+    if (env.deferred_wrong_type && !env.data_parsed) {
+      env.data_parsed = true;
+      env.data_wrong_type = kind_of(env.cmd_type) != MessageKind::Unknown;
+    }
+    if (env.deferred_data.empty() || !env.has_cmd_type) return SUCCESS;
+    std::string raw = std::move(env.deferred_data);
+    env.deferred_data.clear();
+    raw.resize(raw.size() + SIMDJSON_PADDING);
+    // A lastStatusCmd is read while its device list may still be using the
+    // deferred parser, so it gets its own.
+    ondemand::parser& parser = nested ? nested_parser_ : deferred_parser_;
+    ondemand::document doc;
+    if (auto e = parser.iterate(raw.data(), raw.size() - SIMDJSON_PADDING, raw.size()).get(doc))
+      return e;
+    ondemand::value v;
+    if (auto e = doc.get_value().get(v)) return e;
+    return parse_data(v, env);
+  }
+
+  bool finish(Envelope& env, std::optional<std::int64_t> wrapper_ts, std::int64_t receive_ms,
+              Message& out, ParseError& error) {
+    if (auto e = finish_deferred(env, error)) return refuse(error, "not_json", error_message(e));
+    if (!env.has_cmd_type) return refuse(error, "no_cmdtype", "no cmdType: not a ThermoMaven message");
+    out.cmd_type = env.cmd_type;
+    out.cmd_id = env.cmd_id;
+    out.kind = kind_of(env.cmd_type);
+    if (out.kind != MessageKind::Unknown && (!env.data_parsed || env.data_wrong_type))
+      return refuse(error, "bad_cmddata", "cmdData of " + env.cmd_type + " is missing or not an object");
+    switch (out.kind) {
+      case MessageKind::StatusReport:
+        return resolve_report(env, wrapper_ts, receive_ms, out, error);
+      case MessageKind::DeviceList:
+        out.devices = std::move(env.devices);
+        out.latest_reports = std::move(env.latest_reports);
+        for (auto& r : out.latest_reports) r.unit = options_.unit;
+        return true;
+      case MessageKind::CommandReceipt:
+        out.receipt = std::move(env.receipt);
+        out.receipt.device_id = env.device_id.empty() ? std::string(device_from_topic(out.topic))
+                                                      : env.device_id;
+        return true;
+      case MessageKind::Unknown: return true;
+    }
+    return true;
+  }
+
+  bool resolve_report(Envelope& env, std::optional<std::int64_t> wrapper_ts, std::int64_t receive_ms,
+                      Message& out, ParseError& error) {
+    StatusReport& r = out.report;
+    r = std::move(env.report);
+    r.device_id = env.device_id.empty() ? std::string(device_from_topic(out.topic)) : env.device_id;
+    if (r.device_id.empty()) return refuse(error, "no_device", "status report without a deviceId");
+    r.model = env.device_model.empty() ? env.cmd_type.substr(0, env.cmd_type.find(':'))
+                                       : env.device_model;
+    r.unit = options_.unit;
+    auto positive = [](std::optional<std::int64_t> t) { return t && *t > 0 ? t : std::nullopt; };
+    r.time_ms = positive(env.server_time)
+                    .value_or(positive(env.device_time).value_or(positive(wrapper_ts).value_or(receive_ms)));
+    if (r.time_ms <= 0) return refuse(error, "no_time", "status report without a usable time");
+    return true;
+  }
+
+  static bool refuse(ParseError& error, std::string reason, std::string detail) {
+    error.reason = std::move(reason);
+    error.detail = std::move(detail);
+    return false;
+  }
+
+  std::string too_large(std::string_view input) const {
+    return "message of " + std::to_string(input.size()) + " bytes exceeds the limit of " +
+           std::to_string(options_.max_message_bytes);
+  }
+
+  ParserOptions options_;
+  ondemand::parser outer_, inner_, deferred_parser_, nested_parser_;
+  std::string padded_;
+};
+
+MessageParser::MessageParser(ParserOptions options) : impl_(std::make_unique<Impl>(options)) {}
+MessageParser::~MessageParser() = default;
+
+bool MessageParser::parse_line(std::string_view line, std::size_t capacity, std::int64_t receive_ms,
+                               Message& out, ParseError& error) {
+  error = {};
+  return impl_->parse_line(line, capacity, receive_ms, out, error);
+}
+
+bool MessageParser::parse_payload(std::string_view topic, std::string_view payload,
+                                  std::int64_t receive_ms, Message& out, ParseError& error) {
+  error = {};
+  return impl_->parse_payload(topic, payload, receive_ms, out, error);
+}
+
+void MessageParser::set_unit(TemperatureUnit unit) { impl_->set_unit(unit); }
+
+}  // namespace thermomaven::collector

@@ -1,0 +1,224 @@
+#include "thermomaven/exporter/cook_export.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace thermomaven::exporter {
+namespace {
+
+// One decimal, and never "-0.0" for a value that rounds to zero.
+void append_tenths(std::string& out, double degrees) {
+  char buf[32];
+  double rounded = std::round(degrees * 10.0) / 10.0;
+  if (rounded == 0.0) rounded = 0.0;
+  std::snprintf(buf, sizeof buf, "%.1f", rounded);
+  out += buf;
+}
+
+// Up to three decimals, as JSON: 23.167, 95.0
+std::string json_degrees(double degrees) {
+  char buf[32];
+  double rounded = std::round(degrees * 1000.0) / 1000.0;
+  if (rounded == 0.0) rounded = 0.0;
+  std::snprintf(buf, sizeof buf, "%.3f", rounded);
+  std::string s = buf;
+  while (s.size() > 1 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+  return s;
+}
+
+double in_unit(std::int32_t tenths, TemperatureUnit recorded, TemperatureUnit wanted) {
+  return wanted == TemperatureUnit::Celsius ? to_celsius(tenths, recorded)
+                                            : to_fahrenheit(tenths, recorded);
+}
+
+bool needs_quotes(std::string_view s) {
+  return s.find_first_of(",\"\r\n") != std::string_view::npos;
+}
+
+void append_text_cell(std::string& out, std::string_view text) {
+  // A cell starting with one of these runs as a formula in spreadsheets.
+  const bool formula = !text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos;
+  const bool quoted = formula || needs_quotes(text);
+  if (quoted) out += '"';
+  if (formula) out += '\'';
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  if (quoted) out += '"';
+}
+
+template <typename T>
+void append_number(std::string& out, const std::optional<T>& v) {
+  if (v) out += std::to_string(*v);
+}
+
+std::string json_number_or_null(const std::optional<std::int32_t>& tenths, TemperatureUnit unit) {
+  return tenths ? json_degrees(to_celsius(*tenths, unit)) : "null";
+}
+
+std::size_t display_width(std::string_view s) {
+  std::size_t width = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++width;  // count code points, not bytes
+  return width;
+}
+
+}  // namespace
+
+std::string iso8601_utc(std::int64_t epoch_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000 - (epoch_ms % 1000 < 0));
+  const int millis = static_cast<int>(((epoch_ms % 1000) + 1000) % 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
+
+std::string cook_status(const storage::CookSession& cook, std::int64_t now_ms, std::int64_t gap_ms) {
+  if (!cook.end_reason.empty()) return cook.end_reason;
+  if (gap_ms > 0 && now_ms - cook.last_ms > gap_ms) return "timed_out";
+  return "running";
+}
+
+const char* const kCsvHeader =
+    "timestamp,elapsed_s,device_id,device_name,probe,state,target,temperature,t1,t2,t3,t4,t5,"
+    "ambient,remaining_s,probe_battery,unit";
+
+void write_cook_csv(storage::CookReader& reader, const storage::CookSession& cook,
+                    std::optional<TemperatureUnit> unit, std::ostream& out) {
+  std::string row;
+  row.reserve(256);
+  out << kCsvHeader << "\r\n";
+  // The text cells are the same on every row: escape them once.
+  std::string device_cells;
+  append_text_cell(device_cells, cook.device_id);
+  device_cells += ',';
+  append_text_cell(device_cells, cook.device_name);
+  device_cells += ',' + std::to_string(cook.probe) + ',';
+  std::string state_cell;
+  std::string last_state;
+
+  reader.for_each_reading(cook, [&](const storage::CookReading& r) {
+    const TemperatureUnit shown = unit.value_or(r.unit);
+    const ProbeSample& v = r.values;
+    auto temp = [&](const std::optional<std::int32_t>& t) {
+      if (t) append_tenths(row, in_unit(*t, r.unit, shown));
+      row += ',';
+    };
+    row.clear();
+    row += iso8601_utc(r.time_ms);
+    row += ',';
+    append_number(row, v.elapsed_s);
+    row += ',';
+    row += device_cells;
+    if (r.state != last_state) {
+      last_state = r.state;
+      state_cell.clear();
+      append_text_cell(state_cell, r.state);
+    }
+    row += state_cell;
+    row += ',';
+    temp(v.target);
+    temp(v.temperature);
+    for (const auto& zone : v.zones) temp(zone);
+    temp(v.ambient);
+    append_number(row, v.remaining_s);
+    row += ',';
+    append_number(row, v.battery_pct);
+    row += ',';
+    row += unit_letter(shown);
+    row += "\r\n";
+    out << row;
+  });
+}
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string cooks_json(const std::vector<storage::CookSession>& cooks, std::int64_t now_ms,
+                       std::int64_t gap_ms) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < cooks.size(); ++i) {
+    const storage::CookSession& c = cooks[i];
+    auto text_or_null = [](const std::string& s) { return s.empty() ? "null" : json_string(s); };
+    out += i ? ",\n  {" : "\n  {";
+    out += "\"cook_uuid\": " + json_string(c.cook_uuid);
+    out += ", \"device_id\": " + json_string(c.device_id);
+    out += ", \"device_name\": " + text_or_null(c.device_name);
+    out += ", \"model\": " + text_or_null(c.model);
+    out += ", \"probe\": " + std::to_string(c.probe);
+    out += ", \"started_at\": " + json_string(iso8601_utc(c.first_ms));
+    out += ", \"ended_at\": " + json_string(iso8601_utc(c.last_ms));
+    out += ", \"readings\": " + std::to_string(c.readings);
+    out += ", \"max_temperature_c\": " + json_number_or_null(c.max_tenths, c.unit);
+    out += ", \"target_temperature_c\": " + json_number_or_null(c.target_tenths, c.unit);
+    out += ", \"notes\": " + (c.notes ? json_string(*c.notes) : std::string("null"));
+    out += ", \"mode\": " + text_or_null(c.mode);
+    out += ", \"unit\": \"" + std::string(1, unit_letter(c.unit)) + "\"";
+    out += ", \"status\": " + json_string(cook_status(c, now_ms, gap_ms));
+    out += "}";
+  }
+  out += cooks.empty() ? "]\n" : "\n]\n";
+  return out;
+}
+
+std::string cooks_table(const std::vector<storage::CookSession>& cooks, std::int64_t now_ms,
+                        std::int64_t gap_ms) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"STARTED (UTC)", "ENDED (UTC)", "DEVICE", "PROBE", "READINGS", "MAX °C",
+                  "TARGET °C", "STATUS", "NOTES", "COOK"});
+  auto degrees = [](const std::optional<std::int32_t>& t, TemperatureUnit u) {
+    std::string s;
+    if (t) append_tenths(s, to_celsius(*t, u));
+    else s = "-";
+    return s;
+  };
+  for (const storage::CookSession& c : cooks) {
+    std::string notes = c.notes.value_or("");
+    for (char& ch : notes)
+      if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';  // one row per cook
+    rows.push_back({iso8601_utc(c.first_ms).substr(0, 19), iso8601_utc(c.last_ms).substr(0, 19),
+                    c.device_name.empty() ? c.device_id : c.device_name, std::to_string(c.probe),
+                    std::to_string(c.readings), degrees(c.max_tenths, c.unit),
+                    degrees(c.target_tenths, c.unit), cook_status(c, now_ms, gap_ms), notes,
+                    c.cook_uuid});
+  }
+  std::vector<std::size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out.append(widths[i] - display_width(row[i]) + 2, ' ');
+    }
+    out += '\n';
+  }
+  if (cooks.empty()) out += "(no cooks yet)\n";
+  return out;
+}
+
+}  // namespace thermomaven::exporter

@@ -1,0 +1,74 @@
+// Reading cooks and the latest device state back out of the database.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "thermomaven/storage/database.hpp"
+#include "thermomaven/storage/records.hpp"
+
+namespace thermomaven::storage {
+
+struct CookSession {
+  std::string cook_uuid;
+  std::string device_id, device_name, model;  // name and model empty when never known
+  int probe = 0;
+  TemperatureUnit unit = TemperatureUnit::Fahrenheit;  // of the stored tenths below
+  std::int64_t first_ms = 0, last_ms = 0;  // first and last reading
+  std::int64_t readings = 0;
+  std::optional<std::int32_t> max_tenths;     // highest food temperature
+  std::optional<std::int32_t> target_tenths;  // latest target
+  std::optional<std::string> notes;
+  std::string mode;
+  std::optional<std::int64_t> ended_ms;
+  std::string end_reason;  // "docked", "replaced", or empty while not ended
+};
+
+// One reading of a cook: the probe's values in one status report.
+struct CookReading {
+  std::int64_t time_ms = 0;
+  TemperatureUnit unit = TemperatureUnit::Fahrenheit;
+  std::string_view state;  // valid during the callback only
+  ProbeSample values;      // numeric fields only; strings are on the cook
+};
+
+// The newest stored report of a device, for dashboards.
+struct DeviceSnapshot {
+  std::string device_id, name, model;
+  std::int64_t report_ms = 0;
+  TemperatureUnit unit = TemperatureUnit::Fahrenheit;
+  std::optional<bool> online;
+  std::optional<std::int32_t> battery_pct, wifi_rssi_dbm;
+  struct Probe {
+    ProbeSample values;  // state filled in; cook strings from its cook
+    std::optional<CookSession> cook;  // the cook running on it, if any
+  };
+  std::vector<Probe> probes;
+};
+
+// Reads run inside one read transaction each, so they see whole batches only
+// and never block the writer (WAL).
+class CookReader {
+ public:
+  explicit CookReader(Database& db);
+
+  // Newest first.
+  std::vector<CookSession> list_cooks();
+  // By uuid, or "latest" for the cook with the newest start.
+  std::optional<CookSession> find_cook(std::string_view uuid_or_latest);
+  // In time order.
+  void for_each_reading(const CookSession& cook,
+                        const std::function<void(const CookReading&)>& visit);
+  // One snapshot per device that has reported, devices that never reported
+  // included with report_ms 0.
+  std::vector<DeviceSnapshot> latest_snapshots();
+
+ private:
+  Database& db_;
+};
+
+}  // namespace thermomaven::storage

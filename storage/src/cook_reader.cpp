@@ -1,0 +1,176 @@
+#include "thermomaven/storage/cook_reader.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <unordered_map>
+
+#include "report_codec.hpp"
+
+namespace thermomaven::storage {
+namespace {
+
+constexpr const char* kCookColumns =
+    "SELECT c.cook_uuid, d.device_id, coalesce(d.name, ''), coalesce(d.model, ''), c.probe, "
+    "c.unit, c.first_ms, c.last_ms, c.readings, c.max_tenths, c.target_tenths, c.notes, "
+    "coalesce(c.mode, ''), c.ended_ms, coalesce(c.end_reason, '') "
+    "FROM cooks c JOIN devices d ON d.id = c.device ";
+
+CookSession cook_from_row(SQLite::Statement& s) {
+  auto col = [&](int i) { return s.getColumn(i); };
+  CookSession c;
+  c.cook_uuid = col(0).getString();
+  c.device_id = col(1).getString();
+  c.device_name = col(2).getString();
+  c.model = col(3).getString();
+  c.probe = col(4).getInt();
+  c.unit = col(5).getString() == "C" ? TemperatureUnit::Celsius : TemperatureUnit::Fahrenheit;
+  c.first_ms = col(6).getInt64();
+  c.last_ms = col(7).getInt64();
+  c.readings = col(8).getInt64();
+  if (!col(9).isNull()) c.max_tenths = col(9).getInt();
+  if (!col(10).isNull()) c.target_tenths = col(10).getInt();
+  if (!col(11).isNull()) c.notes = col(11).getString();
+  c.mode = col(12).getString();
+  if (!col(13).isNull()) c.ended_ms = col(13).getInt64();
+  c.end_reason = col(14).getString();
+  return c;
+}
+
+std::string_view blob_of(const SQLite::Column& column) {
+  return {static_cast<const char*>(column.getBlob()), static_cast<std::size_t>(column.getBytes())};
+}
+
+std::unordered_map<std::uint32_t, std::string> state_names(SQLite::Database& db) {
+  std::unordered_map<std::uint32_t, std::string> names;
+  SQLite::Statement s(db, "SELECT id, name FROM probe_states");
+  while (s.executeStep())
+    names[static_cast<std::uint32_t>(s.getColumn(0).getInt64())] = s.getColumn(1).getString();
+  return names;
+}
+
+void to_sample(const StoredProbe& s, ProbeSample& p) {
+  p = ProbeSample{};
+  p.probe = s.probe;
+  p.temperature = s.temperature;
+  p.zones = s.zones;
+  p.ambient = s.ambient;
+  p.target = s.target;
+  p.elapsed_s = s.elapsed_s;
+  p.total_s = s.total_s;
+  p.remaining_s = s.remaining_s;
+  p.battery_pct = s.battery_pct;
+  p.cooking = s.cooking;
+  p.overheat = s.overheat;
+}
+
+template <typename F>
+auto reading(SQLite::Database& db, const char* what, F&& body) {
+  try {
+    SQLite::Transaction snapshot(db);  // one consistent view; rolled back, never written
+    return body();
+  } catch (const SQLite::Exception& e) {
+    throw StorageError(std::string(what) + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+CookReader::CookReader(Database& db) : db_(db) {}
+
+std::vector<CookSession> CookReader::list_cooks() {
+  return reading(db_.sql(), "could not list cooks", [&] {
+    std::vector<CookSession> cooks;
+    SQLite::Statement s(db_.sql(), std::string(kCookColumns) + "ORDER BY c.first_ms DESC, c.id DESC");
+    while (s.executeStep()) cooks.push_back(cook_from_row(s));
+    return cooks;
+  });
+}
+
+std::optional<CookSession> CookReader::find_cook(std::string_view uuid_or_latest) {
+  return reading(db_.sql(), "could not read cook", [&]() -> std::optional<CookSession> {
+    const bool latest = uuid_or_latest == "latest";
+    SQLite::Statement s(db_.sql(), std::string(kCookColumns) +
+                                       (latest ? "ORDER BY c.first_ms DESC, c.id DESC LIMIT 1"
+                                               : "WHERE c.cook_uuid = ?"));
+    if (!latest) s.bind(1, std::string(uuid_or_latest));
+    if (!s.executeStep()) return std::nullopt;
+    return cook_from_row(s);
+  });
+}
+
+void CookReader::for_each_reading(const CookSession& cook,
+                                  const std::function<void(const CookReading&)>& visit) {
+  reading(db_.sql(), "could not read the cook's readings", [&] {
+    const auto names = state_names(db_.sql());
+    SQLite::Statement s(db_.sql(),
+                        "SELECT r.ts_ms, r.probes FROM reports r JOIN devices d ON d.id = r.device "
+                        "WHERE d.device_id = ? AND r.ts_ms BETWEEN ? AND ? ORDER BY r.ts_ms");
+    s.bind(1, cook.device_id);
+    s.bind(2, cook.first_ms);
+    s.bind(3, cook.last_ms);
+    StoredReport report;
+    CookReading row;
+    while (s.executeStep()) {
+      decode_report(blob_of(s.getColumn(1)), report);
+      for (const StoredProbe& p : report.probes) {
+        if (p.probe != cook.probe || !p.temperature) continue;
+        row.time_ms = s.getColumn(0).getInt64();
+        row.unit = report.unit;
+        auto name = names.find(p.state_id);
+        row.state = name == names.end() ? std::string_view() : std::string_view(name->second);
+        to_sample(p, row.values);
+        visit(row);
+      }
+    }
+    return 0;
+  });
+}
+
+std::vector<DeviceSnapshot> CookReader::latest_snapshots() {
+  return reading(db_.sql(), "could not read the latest state", [&] {
+    const auto names = state_names(db_.sql());
+    std::vector<DeviceSnapshot> devices;
+    SQLite::Statement list(db_.sql(),
+                           "SELECT id, device_id, coalesce(name, ''), coalesce(model, '') "
+                           "FROM devices ORDER BY device_id");
+    SQLite::Statement latest(db_.sql(),
+                             "SELECT ts_ms, probes FROM reports WHERE device = ? "
+                             "ORDER BY ts_ms DESC LIMIT 1");
+    SQLite::Statement running(db_.sql(), std::string(kCookColumns) +
+                                             "WHERE c.device = ? AND c.probe = ? "
+                                             "ORDER BY c.last_ms DESC LIMIT 1");
+    StoredReport report;
+    while (list.executeStep()) {
+      DeviceSnapshot& d = devices.emplace_back();
+      const std::int64_t id = list.getColumn(0).getInt64();
+      d.device_id = list.getColumn(1).getString();
+      d.name = list.getColumn(2).getString();
+      d.model = list.getColumn(3).getString();
+      latest.bind(1, id);
+      if (latest.executeStep()) {
+        d.report_ms = latest.getColumn(0).getInt64();
+        decode_report(blob_of(latest.getColumn(1)), report);
+        d.unit = report.unit;
+        d.online = report.online;
+        d.battery_pct = report.battery_pct;
+        d.wifi_rssi_dbm = report.wifi_rssi_dbm;
+        for (const StoredProbe& p : report.probes) {
+          DeviceSnapshot::Probe& probe = d.probes.emplace_back();
+          to_sample(p, probe.values);
+          if (auto name = names.find(p.state_id); name != names.end()) probe.values.state = name->second;
+          running.bind(1, id);
+          running.bind(2, p.probe);
+          if (running.executeStep()) {
+            CookSession cook = cook_from_row(running);
+            if (!cook.ended_ms) probe.cook = std::move(cook);
+          }
+          running.reset();
+        }
+      }
+      latest.reset();
+    }
+    return devices;
+  });
+}
+
+}  // namespace thermomaven::storage

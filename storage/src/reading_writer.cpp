@@ -1,0 +1,511 @@
+#include "thermomaven/storage/reading_writer.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+
+#include "report_codec.hpp"
+
+namespace thermomaven::storage {
+namespace {
+
+template <typename T>
+void bind_optional(SQLite::Statement& s, int index, const std::optional<T>& value) {
+  if (value)
+    s.bind(index, *value);
+  else
+    s.bind(index);  // NULL
+}
+
+void bind_text_or_null(SQLite::Statement& s, int index, const std::string& value) {
+  if (value.empty())
+    s.bind(index);
+  else
+    s.bind(index, value);
+}
+
+std::int32_t convert_tenths(std::int32_t tenths, TemperatureUnit from, TemperatureUnit to) {
+  if (from == to) return tenths;
+  const double degrees =
+      to == TemperatureUnit::Celsius ? to_celsius(tenths, from) : to_fahrenheit(tenths, from);
+  return static_cast<std::int32_t>(std::lround(degrees * 10.0));
+}
+
+struct DeviceRow {
+  std::int64_t id = 0;
+  std::string model;
+  std::int64_t last_report_ms = 0;
+  bool dirty = false;
+};
+
+// The cached image of one cooks row; written back when the batch commits.
+struct CookRow {
+  std::int64_t id = 0;
+  std::int64_t device = 0;
+  int probe = 0;
+  TemperatureUnit unit = TemperatureUnit::Fahrenheit;
+  std::string mode, notes, serial;
+  std::int64_t first_ms = 0, last_ms = 0, readings = 0;
+  std::optional<std::int32_t> max_tenths, target_tenths;
+  std::optional<std::int64_t> target_ms, ended_ms;
+  std::string end_reason;
+  bool dirty = false;
+
+  void end(const char* reason, std::int64_t at_ms) {
+    ended_ms = at_ms;
+    end_reason = reason;
+    dirty = true;
+  }
+  void reopen() {
+    ended_ms.reset();
+    end_reason.clear();
+    dirty = true;
+  }
+};
+
+}  // namespace
+
+class ReadingWriter::Impl {
+ public:
+  Impl(Database& db, WriterOptions options)
+      : sql_(db.sql()),
+        options_(options),
+        insert_report_(sql_, "INSERT OR IGNORE INTO reports (device, ts_ms, probes) VALUES (?, ?, ?)"),
+        select_report_(sql_, "SELECT probes FROM reports WHERE device = ? AND ts_ms = ?"),
+        update_report_(sql_, "UPDATE reports SET probes = ? WHERE device = ? AND ts_ms = ?"),
+        select_device_(sql_, "SELECT id, model, last_report_ms FROM devices WHERE device_id = ?"),
+        insert_device_(sql_, "INSERT INTO devices (device_id, model) VALUES (?, ?)"),
+        update_device_(sql_,
+                       "UPDATE devices SET model = ?, last_report_ms = max(coalesce(last_report_ms, "
+                       "0), ?) WHERE id = ?"),
+        list_device_(sql_,
+                     "UPDATE devices SET name = coalesce(?, name), model = coalesce(?, model), "
+                     "serial = coalesce(?, serial), listed = 1 WHERE id = ?"),
+        select_state_(sql_, "SELECT id FROM probe_states WHERE name = ?"),
+        insert_state_(sql_, "INSERT INTO probe_states (name) VALUES (?)"),
+        select_cook_(sql_,
+                     "SELECT id, device, probe, unit, coalesce(mode, ''), coalesce(notes, ''), "
+                     "coalesce(probe_serial, ''), first_ms, last_ms, readings, max_tenths, "
+                     "target_tenths, target_ms, ended_ms, coalesce(end_reason, '') "
+                     "FROM cooks WHERE cook_uuid = ?"),
+        insert_cook_(sql_,
+                     "INSERT INTO cooks (cook_uuid, device, probe, unit, first_ms, last_ms) "
+                     "VALUES (?, ?, ?, ?, ?, ?)"),
+        update_cook_(sql_,
+                     "UPDATE cooks SET mode = ?, notes = ?, probe_serial = ?, first_ms = ?, "
+                     "last_ms = ?, readings = ?, max_tenths = ?, target_tenths = ?, target_ms = ?, "
+                     "ended_ms = ?, end_reason = ? WHERE id = ?"),
+        latest_cook_on_probe_(sql_,
+                              "SELECT cook_uuid FROM cooks WHERE device = ? AND probe = ? "
+                              "ORDER BY last_ms DESC LIMIT 1") {}
+
+  WriteOutcome write(const StatusReport& report) {
+    begin_if_needed();
+    DeviceRow& device = device_row(report.device_id, report.model);
+    to_stored(report, stored_);
+    std::vector<bool> is_new(report.probes.size(), store_report(device.id, report.time_ms));
+    if (!is_new.empty() && !is_new.front()) merge_into_stored(device.id, report, is_new);
+
+    WriteOutcome outcome;
+    for (std::size_t i = 0; i < report.probes.size(); ++i) {
+      const ProbeSample& probe = report.probes[i];
+      if (probe.is_reading()) ++(is_new[i] ? outcome.readings_stored : outcome.readings_duplicate);
+      if (!is_new[i]) continue;
+      if (probe.is_reading())
+        add_to_cook(device.id, probe, report.time_ms, report.unit);
+      else if (probe.is_docked())
+        dock(device.id, probe.probe, report.time_ms);
+    }
+    if (report.time_ms > device.last_report_ms || !report.model.empty()) {
+      device.last_report_ms = std::max(device.last_report_ms, report.time_ms);
+      device.dirty = true;
+    }
+    if (++pending_ >= options_.batch_size) commit();
+    return outcome;
+  }
+
+  void write(const DeviceInfo& info) {
+    begin_if_needed();
+    DeviceRow& device = device_row(info.device_id, info.model);
+    auto text = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); };
+    bind_optional(list_device_, 1, text(info.name));
+    bind_optional(list_device_, 2, text(info.model));
+    bind_optional(list_device_, 3, text(info.serial));
+    list_device_.bind(4, device.id);
+    run(list_device_);
+  }
+
+  void commit() {
+    if (!in_transaction_) return;
+    try {
+      flush_cached_rows();
+      sql_.exec("COMMIT");
+      in_transaction_ = false;
+      pending_ = 0;
+    } catch (const SQLite::Exception& e) {
+      rollback();
+      throw StorageError(std::string("could not commit readings: ") + e.what());
+    }
+    // Bounded caches: whatever a stream sends, memory stays flat.
+    if (cooks_.size() > 4096 || devices_.size() > 4096) forget_cached_rows();
+  }
+
+  void rollback() {
+    if (in_transaction_) {
+      try {
+        sql_.exec("ROLLBACK");
+      } catch (const SQLite::Exception&) {
+        // SQLite may already have rolled back (disk full, I/O error).
+      }
+    }
+    in_transaction_ = false;
+    pending_ = 0;
+    forget_cached_rows();
+  }
+
+  int pending() const { return pending_; }
+
+ private:
+  void begin_if_needed() {
+    if (in_transaction_) return;
+    sql_.exec("BEGIN IMMEDIATE");
+    in_transaction_ = true;
+  }
+
+  static void run(SQLite::Statement& s) {
+    s.exec();
+    s.reset();
+  }
+
+  std::uint32_t state_id(const std::string& name) {
+    if (name.empty()) return 0;
+    if (auto it = states_.find(name); it != states_.end()) return it->second;
+    select_state_.bind(1, name);
+    std::uint32_t id;
+    if (select_state_.executeStep()) {
+      id = static_cast<std::uint32_t>(select_state_.getColumn(0).getInt64());
+    } else {
+      insert_state_.bind(1, name);
+      run(insert_state_);
+      id = static_cast<std::uint32_t>(sql_.getLastInsertRowid());
+    }
+    select_state_.reset();
+    return states_[name] = id;
+  }
+
+  void to_stored(const StatusReport& r, StoredReport& out) {
+    out.unit = r.unit;
+    out.online = r.online;
+    out.battery_pct = r.battery_pct;
+    out.wifi_rssi_dbm = r.wifi_rssi_dbm;
+    out.probes.resize(r.probes.size());
+    for (std::size_t i = 0; i < r.probes.size(); ++i) {
+      const ProbeSample& p = r.probes[i];
+      StoredProbe& s = out.probes[i];
+      s.probe = p.probe;
+      s.state_id = state_id(p.state);
+      s.temperature = p.temperature;
+      s.zones = p.zones;
+      s.ambient = p.ambient;
+      s.target = p.target;
+      s.elapsed_s = p.elapsed_s;
+      s.total_s = p.total_s;
+      s.remaining_s = p.remaining_s;
+      s.battery_pct = p.battery_pct;
+      s.cooking = p.cooking;
+      s.overheat = p.overheat;
+    }
+  }
+
+  // True when the report was new; false when a report with this device and
+  // time is already stored.
+  bool store_report(std::int64_t device, std::int64_t time_ms) {
+    encode_report(stored_, blob_);
+    insert_report_.bind(1, device);
+    insert_report_.bind(2, time_ms);
+    insert_report_.bindNoCopy(3, blob_.data(), static_cast<int>(blob_.size()));
+    const bool inserted = insert_report_.exec() == 1;
+    insert_report_.reset();
+    return inserted;
+  }
+
+  // A second report at the same time adds only the probes the first lacked:
+  // readings are unique per (device, probe, time).
+  void merge_into_stored(std::int64_t device, const StatusReport& report, std::vector<bool>& is_new) {
+    select_report_.bind(1, device);
+    select_report_.bind(2, report.time_ms);
+    if (!select_report_.executeStep()) {
+      select_report_.reset();
+      return;
+    }
+    const SQLite::Column column = select_report_.getColumn(0);
+    StoredReport existing;
+    decode_report(std::string_view(static_cast<const char*>(column.getBlob()),
+                                   static_cast<std::size_t>(column.getBytes())),
+                  existing);
+    select_report_.reset();
+
+    bool added = false;
+    for (std::size_t i = 0; i < stored_.probes.size(); ++i) {
+      const bool known = std::any_of(existing.probes.begin(), existing.probes.end(),
+                                     [&](const StoredProbe& e) { return e.probe == stored_.probes[i].probe; });
+      if (known || existing.probes.size() >= 255) continue;
+      existing.probes.push_back(stored_.probes[i]);
+      is_new[i] = added = true;
+    }
+    if (!added) return;
+    encode_report(existing, blob_);
+    update_report_.bindNoCopy(1, blob_.data(), static_cast<int>(blob_.size()));
+    update_report_.bind(2, device);
+    update_report_.bind(3, report.time_ms);
+    run(update_report_);
+  }
+
+  DeviceRow& device_row(const std::string& device_id, const std::string& model) {
+    auto [it, inserted] = devices_.try_emplace(device_id);
+    DeviceRow& row = it->second;
+    if (inserted) {
+      select_device_.bind(1, device_id);
+      if (select_device_.executeStep()) {
+        row.id = select_device_.getColumn(0).getInt64();
+        row.model = select_device_.getColumn(1).getString();
+        row.last_report_ms = select_device_.getColumn(2).getInt64();
+        select_device_.reset();
+      } else {
+        select_device_.reset();
+        insert_device_.bind(1, device_id);
+        bind_text_or_null(insert_device_, 2, model);
+        run(insert_device_);
+        row.id = sql_.getLastInsertRowid();
+        row.model = model;
+      }
+    }
+    if (!model.empty() && model != row.model) {
+      row.model = model;
+      row.dirty = true;
+    }
+    return row;
+  }
+
+  CookRow* find_cook(const std::string& uuid) {
+    if (auto it = cooks_.find(uuid); it != cooks_.end()) return &it->second;
+    select_cook_.bind(1, uuid);
+    if (!select_cook_.executeStep()) {
+      select_cook_.reset();
+      return nullptr;
+    }
+    CookRow& c = cooks_[uuid];
+    auto col = [&](int i) { return select_cook_.getColumn(i); };
+    auto opt32 = [&](int i) {
+      return col(i).isNull() ? std::nullopt : std::optional<std::int32_t>(col(i).getInt());
+    };
+    auto opt64 = [&](int i) {
+      return col(i).isNull() ? std::nullopt : std::optional<std::int64_t>(col(i).getInt64());
+    };
+    c.id = col(0).getInt64();
+    c.device = col(1).getInt64();
+    c.probe = col(2).getInt();
+    c.unit = col(3).getString() == "C" ? TemperatureUnit::Celsius : TemperatureUnit::Fahrenheit;
+    c.mode = col(4).getString();
+    c.notes = col(5).getString();
+    c.serial = col(6).getString();
+    c.first_ms = col(7).getInt64();
+    c.last_ms = col(8).getInt64();
+    c.readings = col(9).getInt64();
+    c.max_tenths = opt32(10);
+    c.target_tenths = opt32(11);
+    c.target_ms = opt64(12);
+    c.ended_ms = opt64(13);
+    c.end_reason = col(14).getString();
+    select_cook_.reset();
+    return &c;
+  }
+
+  CookRow& create_cook(const std::string& uuid, std::int64_t device, int probe,
+                       std::int64_t time_ms, TemperatureUnit unit) {
+    insert_cook_.bind(1, uuid);
+    insert_cook_.bind(2, device);
+    insert_cook_.bind(3, probe);
+    insert_cook_.bind(4, std::string(1, unit_letter(unit)));
+    insert_cook_.bind(5, time_ms);
+    insert_cook_.bind(6, time_ms);
+    run(insert_cook_);
+    CookRow& c = cooks_[uuid];
+    c.id = sql_.getLastInsertRowid();
+    c.device = device;
+    c.probe = probe;
+    c.unit = unit;
+    c.first_ms = c.last_ms = time_ms;
+    return c;
+  }
+
+  // The cook whose latest reading is the newest on this probe, if any.
+  CookRow*& current_cook(std::int64_t device, int probe) {
+    const auto key = std::make_pair(device, probe);
+    auto [it, inserted] = current_.try_emplace(key, nullptr);
+    if (inserted) {
+      latest_cook_on_probe_.bind(1, device);
+      latest_cook_on_probe_.bind(2, probe);
+      if (latest_cook_on_probe_.executeStep()) {
+        const std::string uuid = latest_cook_on_probe_.getColumn(0).getString();
+        latest_cook_on_probe_.reset();
+        it->second = find_cook(uuid);
+      } else {
+        latest_cook_on_probe_.reset();
+      }
+    }
+    return it->second;
+  }
+
+  CookRow* cook_for(std::int64_t device, const ProbeSample& p, std::int64_t time_ms,
+                    TemperatureUnit unit) {
+    if (!p.cook_uuid.empty()) {
+      if (CookRow* c = find_cook(p.cook_uuid)) return c;
+      return &create_cook(p.cook_uuid, device, p.probe, time_ms, unit);
+    }
+    // No cookUuid (absent or of the wrong type): the probe's running cook, if
+    // the reading falls inside it or close after it.
+    CookRow* c = current_cook(device, p.probe);
+    if (c && !c->ended_ms && time_ms >= c->first_ms - options_.cook_gap_ms &&
+        time_ms <= c->last_ms + options_.cook_gap_ms)
+      return c;
+    return nullptr;
+  }
+
+  void add_to_cook(std::int64_t device, const ProbeSample& p, std::int64_t time_ms,
+                   TemperatureUnit unit) {
+    CookRow* cook = cook_for(device, p, time_ms, unit);
+    if (!cook) return;  // stored in its report, attributed to no cook
+    const bool newest = time_ms >= cook->last_ms;
+    ++cook->readings;
+    cook->first_ms = std::min(cook->first_ms, time_ms);
+    cook->last_ms = std::max(cook->last_ms, time_ms);
+    const std::int32_t temp = convert_tenths(*p.temperature, unit, cook->unit);
+    if (!cook->max_tenths || temp > *cook->max_tenths) cook->max_tenths = temp;
+    if (p.target && (!cook->target_ms || time_ms >= *cook->target_ms)) {
+      cook->target_tenths = convert_tenths(*p.target, unit, cook->unit);
+      cook->target_ms = time_ms;
+    }
+    if (newest) {
+      if (!p.mode.empty()) cook->mode = p.mode;
+      if (p.has_notes) cook->notes = p.notes;
+      if (!p.serial.empty()) cook->serial = p.serial;
+    }
+    cook->dirty = true;
+    follow_probe(device, p.probe, *cook, time_ms);
+  }
+
+  // Keeps track of which cook is running on each probe: a newer cook on the
+  // same probe ends the one before it.
+  void follow_probe(std::int64_t device, int probe, CookRow& cook, std::int64_t time_ms) {
+    CookRow*& current = current_cook(device, probe);
+    if (current == &cook) {
+      if (cook.ended_ms && time_ms > *cook.ended_ms) cook.reopen();
+      return;
+    }
+    if (!current || cook.last_ms > current->last_ms) {
+      if (current && !current->ended_ms) current->end("replaced", current->last_ms);
+      current = &cook;
+      if (cook.ended_ms && time_ms > *cook.ended_ms) cook.reopen();
+    } else if (cook.ended_ms && cook.end_reason == "replaced") {
+      cook.ended_ms = std::max(*cook.ended_ms, cook.last_ms);  // a late reading of an older cook
+    }
+  }
+
+  void dock(std::int64_t device, int probe, std::int64_t time_ms) {
+    CookRow* current = current_cook(device, probe);
+    // A stub older than the cook's last reading is a late copy from before it.
+    if (current && !current->ended_ms && time_ms >= current->last_ms) current->end("docked", time_ms);
+  }
+
+  void flush_cached_rows() {
+    for (auto& [uuid, c] : cooks_) {
+      if (!c.dirty) continue;
+      bind_text_or_null(update_cook_, 1, c.mode);
+      bind_text_or_null(update_cook_, 2, c.notes);
+      bind_text_or_null(update_cook_, 3, c.serial);
+      update_cook_.bind(4, c.first_ms);
+      update_cook_.bind(5, c.last_ms);
+      update_cook_.bind(6, c.readings);
+      bind_optional(update_cook_, 7, c.max_tenths);
+      bind_optional(update_cook_, 8, c.target_tenths);
+      bind_optional(update_cook_, 9, c.target_ms);
+      bind_optional(update_cook_, 10, c.ended_ms);
+      bind_text_or_null(update_cook_, 11, c.end_reason);
+      update_cook_.bind(12, c.id);
+      run(update_cook_);
+      c.dirty = false;
+    }
+    for (auto& [id, d] : devices_) {
+      if (!d.dirty) continue;
+      bind_text_or_null(update_device_, 1, d.model);
+      update_device_.bind(2, d.last_report_ms);
+      update_device_.bind(3, d.id);
+      run(update_device_);
+      d.dirty = false;
+    }
+  }
+
+  void forget_cached_rows() {
+    current_.clear();
+    cooks_.clear();
+    devices_.clear();
+    states_.clear();
+  }
+
+  SQLite::Database& sql_;
+  WriterOptions options_;
+  SQLite::Statement insert_report_, select_report_, update_report_;
+  SQLite::Statement select_device_, insert_device_, update_device_, list_device_;
+  SQLite::Statement select_state_, insert_state_;
+  SQLite::Statement select_cook_, insert_cook_, update_cook_, latest_cook_on_probe_;
+  bool in_transaction_ = false;
+  int pending_ = 0;
+  StoredReport stored_;
+  std::string blob_;
+  std::unordered_map<std::string, DeviceRow> devices_;
+  std::unordered_map<std::string, std::uint32_t> states_;
+  std::unordered_map<std::string, CookRow> cooks_;
+  std::map<std::pair<std::int64_t, int>, CookRow*> current_;
+};
+
+ReadingWriter::ReadingWriter(Database& db, WriterOptions options)
+    : impl_(std::make_unique<Impl>(db, options)) {}
+
+ReadingWriter::~ReadingWriter() {
+  try {
+    impl_->commit();
+  } catch (const std::exception&) {
+    // Destructors must not throw; callers that care call commit() themselves.
+  }
+}
+
+WriteOutcome ReadingWriter::write(const StatusReport& report) {
+  try {
+    return impl_->write(report);
+  } catch (const SQLite::Exception& e) {
+    impl_->rollback();
+    throw StorageError(std::string("could not store report: ") + e.what());
+  } catch (const StorageError&) {
+    impl_->rollback();
+    throw;
+  }
+}
+
+void ReadingWriter::write(const DeviceInfo& device) {
+  try {
+    impl_->write(device);
+  } catch (const SQLite::Exception& e) {
+    impl_->rollback();
+    throw StorageError(std::string("could not store device: ") + e.what());
+  }
+}
+
+void ReadingWriter::commit() { impl_->commit(); }
+void ReadingWriter::rollback() { impl_->rollback(); }
+int ReadingWriter::pending_reports() const { return impl_->pending(); }
+
+}  // namespace thermomaven::storage
