@@ -3,6 +3,7 @@
 set(body "// Generated from migrations/*.sql; do not edit.\n#include \"migrations.hpp\"\n")
 string(APPEND body "namespace thermomaven::storage {\nconst std::vector<Migration>& migrations() {\n")
 string(APPEND body "  static const std::vector<Migration> all = {\n")
+string(REPLACE "|" ";" INPUTS "${INPUTS}")
 foreach(file ${INPUTS})
   get_filename_component(name ${file} NAME_WE)
   string(REGEX MATCH "^([0-9]+)_" _ ${name})

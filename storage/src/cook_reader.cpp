@@ -174,3 +174,30 @@ std::vector<DeviceSnapshot> CookReader::latest_snapshots() {
 }
 
 }  // namespace thermomaven::storage
+
+namespace thermomaven::storage {
+
+std::optional<CollectorStatus> CookReader::collector_status() {
+  return reading(db_.sql(), "could not read the collector status", [&]() -> std::optional<CollectorStatus> {
+    SQLite::Statement s(db_.sql(),
+                        "SELECT updated_ms, coalesce(pid, 0), state, mqtt_connected, "
+                        "mqtt_reconnects, cert_expiry_s, coalesce(last_error, '') "
+                        "FROM collector_state WHERE id = 1");
+    if (!s.executeStep()) return std::nullopt;
+    CollectorStatus status;
+    status.updated_ms = s.getColumn(0).getInt64();
+    status.pid = s.getColumn(1).getInt64();
+    status.state = s.getColumn(2).getString();
+    status.mqtt_connected = s.getColumn(3).getInt() != 0;
+    status.mqtt_reconnects = s.getColumn(4).getInt64();
+    if (!s.getColumn(5).isNull()) status.cert_expiry_s = s.getColumn(5).getInt64();
+    status.last_error = s.getColumn(6).getString();
+    SQLite::Statement counters(db_.sql(), "SELECT name, label, value FROM collector_counters");
+    while (counters.executeStep())
+      status.counters[{counters.getColumn(0).getString(), counters.getColumn(1).getString()}] =
+          counters.getColumn(2).getInt64();
+    return status;
+  });
+}
+
+}  // namespace thermomaven::storage

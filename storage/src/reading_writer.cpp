@@ -138,6 +138,29 @@ class ReadingWriter::Impl {
     run(list_device_);
   }
 
+  void write(const CollectorStatus& status) {
+    begin_if_needed();
+    SQLite::Statement state(sql_,
+                            "INSERT OR REPLACE INTO collector_state (id, updated_ms, pid, state, "
+                            "mqtt_connected, mqtt_reconnects, cert_expiry_s, last_error) "
+                            "VALUES (1, ?, ?, ?, ?, ?, ?, ?)");
+    state.bind(1, status.updated_ms);
+    state.bind(2, status.pid);
+    state.bind(3, status.state);
+    state.bind(4, status.mqtt_connected ? 1 : 0);
+    state.bind(5, status.mqtt_reconnects);
+    bind_optional(state, 6, status.cert_expiry_s);
+    bind_text_or_null(state, 7, status.last_error);
+    state.exec();
+    SQLite::Statement counter(sql_, "INSERT OR REPLACE INTO collector_counters VALUES (?, ?, ?)");
+    for (const auto& [key, value] : status.counters) {
+      counter.bind(1, key.first);
+      counter.bind(2, key.second);
+      counter.bind(3, value);
+      run(counter);
+    }
+  }
+
   void commit() {
     if (!in_transaction_) return;
     try {
@@ -501,6 +524,15 @@ void ReadingWriter::write(const DeviceInfo& device) {
   } catch (const SQLite::Exception& e) {
     impl_->rollback();
     throw StorageError(std::string("could not store device: ") + e.what());
+  }
+}
+
+void ReadingWriter::write(const CollectorStatus& status) {
+  try {
+    impl_->write(status);
+  } catch (const SQLite::Exception& e) {
+    impl_->rollback();
+    throw StorageError(std::string("could not store collector status: ") + e.what());
   }
 }
 

@@ -66,6 +66,8 @@ class CookReader {
   // One snapshot per device that has reported, devices that never reported
   // included with report_ms 0.
   std::vector<DeviceSnapshot> latest_snapshots();
+  // The last status a collector wrote, if any ever did.
+  std::optional<CollectorStatus> collector_status();
 
  private:
   Database& db_;

@@ -34,6 +34,8 @@ class ReadingWriter {
 
   WriteOutcome write(const StatusReport& report);
   void write(const DeviceInfo& device);
+  // Replaces the stored collector status; committed with the current batch.
+  void write(const CollectorStatus& status);
   // Makes everything written so far durable.
   void commit();
   // Drops the uncommitted batch (after a failure) and its cached state.

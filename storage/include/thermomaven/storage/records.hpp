@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,6 +75,20 @@ struct DeviceInfo {
   std::string model;
   std::string serial;
   std::vector<std::string> topics;  // subTopics to follow
+};
+
+// What the collector says about itself, for metrics and health checks.
+struct CollectorStatus {
+  std::int64_t updated_ms = 0;
+  std::int64_t pid = 0;
+  std::string state;  // "connecting", "connected", "backoff", "stopped", ...
+  bool mqtt_connected = false;
+  std::int64_t mqtt_reconnects = 0;
+  std::optional<std::int64_t> cert_expiry_s;  // client certificate notAfter, epoch seconds
+  std::string last_error;  // one line, never a secret
+  // Monotonic counters: (name, label) -> value, e.g. ("messages",
+  // "status_report"), ("rejected", "not_json"), ("readings_stored", "").
+  std::map<std::pair<std::string, std::string>, std::int64_t> counters;
 };
 
 }  // namespace thermomaven
