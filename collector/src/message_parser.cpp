@@ -93,6 +93,43 @@ bool has_trailing_content(ondemand::document& doc) {
   return doc.current_location().get(location) == SUCCESS;  // OUT_OF_BOUNDS at the end
 }
 
+// After get_object() failed: is the document some other valid JSON value?
+bool is_valid_non_object(ondemand::document& doc) {
+  ondemand::json_type type;
+  if (doc.type().get(type) != SUCCESS) return false;
+  bool valid = false;
+  switch (type) {
+    case ondemand::json_type::array: {
+      ondemand::array a;
+      std::string_view raw;
+      valid = doc.get_array().get(a) == SUCCESS && a.raw_json().get(raw) == SUCCESS;
+      break;
+    }
+    case ondemand::json_type::string: {
+      std::string_view s;
+      valid = doc.get_string().get(s) == SUCCESS;
+      break;
+    }
+    case ondemand::json_type::number: {
+      double d;
+      valid = doc.get_double().get(d) == SUCCESS;
+      break;
+    }
+    case ondemand::json_type::boolean: {
+      bool b;
+      valid = doc.get_bool().get(b) == SUCCESS;
+      break;
+    }
+    case ondemand::json_type::null: {
+      bool null = false;
+      valid = doc.is_null().get(null) == SUCCESS && null;
+      break;
+    }
+    default: break;
+  }
+  return valid && !has_trailing_content(doc);
+}
+
 bool is_object(ondemand::value& v) {
   ondemand::json_type t;
   return v.type().get(t) == SUCCESS && t == ondemand::json_type::object;
@@ -243,9 +280,11 @@ class MessageParser::Impl {
     if (auto e = outer_.iterate(line.data(), line.size(), capacity).get(doc))
       return refuse(error, "not_json", error_message(e));
     ondemand::object object;
-    if (auto e = doc.get_object().get(object))
-      return refuse(error, e == INCORRECT_TYPE ? "not_object" : "not_json",
-                    e == INCORRECT_TYPE ? "not a JSON object" : error_message(e));
+    if (auto e = doc.get_object().get(object)) {
+      if (e == INCORRECT_TYPE && is_valid_non_object(doc))
+        return refuse(error, "not_object", "valid JSON, but not an object");
+      return refuse(error, "not_json", e == INCORRECT_TYPE ? "not valid JSON" : error_message(e));
+    }
 
     // The line is a wrapper when it has a payload; its other fields then
     // belong to the wrapper, and otherwise to a bare envelope.

@@ -1,0 +1,269 @@
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "thermomaven/collector/message_parser.hpp"
+
+using namespace thermomaven;
+using namespace thermomaven::collector;
+
+namespace {
+
+// Parses one capture line the way the importer does, with padding.
+struct Parsed {
+  bool ok = false;
+  Message message;
+  ParseError error;
+};
+
+Parsed parse_line(const std::string& line, std::int64_t receive_ms = 5, ParserOptions options = {}) {
+  MessageParser parser(options);
+  std::string buffer = line;
+  buffer.resize(line.size() + parser_padding());
+  Parsed p;
+  p.ok = parser.parse_line(std::string_view(buffer.data(), line.size()), buffer.size(), receive_ms, p.message, p.error);
+  return p;
+}
+
+const std::string kProbe =
+    R"({"deviceSn":"WPTB1","probeColor":"probe2","cookingState":"cooking","cookingMode":"smart",)"
+    R"("cookUuid":"c0ffee","startClient":"device","setParams":[{"setTemperature":2030},{"setTemperature":1500}],)"
+    R"("curTemperature":1860,"areaTemperature":[1860,1872,1901,1950,2010],"curAmbientTemperature":2450,)"
+    R"("temperaturePercentile":[2,0,2,7,1,7,0],"batteryValue":100,"totalCookSec":54000,"curCookSec":53990,)"
+    R"("curRemainedSec":11068,"cooking":true,"overheat":false,"probeNotes":"Brisket"})";
+
+std::string envelope(const std::string& data, const std::string& extra = R"(,"serverTime":1777779660160)") {
+  return R"({"cmdId":"aa","cmdSeqNo":"4675","cmdType":"WT11:status:report","cmdData":)" + data +
+         R"(,"deviceTime":1777779659980,"deviceId":"796272403717381109","deviceType":"thermometer","deviceModel":"WT11")" +
+         extra + "}";
+}
+
+std::string status(const std::string& probes) {
+  return R"({"globalStatus":"online","batteryStatus":"normal","batteryValue":80,"wifiRssi":-65,"probes":[)" + probes + "]}";
+}
+
+}  // namespace
+
+TEST_CASE("A bare status report envelope becomes a StatusReport with every field") {
+  const Parsed p = parse_line(envelope(status(kProbe)));
+  REQUIRE(p.ok);
+  CHECK(p.message.kind == MessageKind::StatusReport);
+  const StatusReport& r = p.message.report;
+  CHECK(r.device_id == "796272403717381109");
+  CHECK(r.model == "WT11");
+  CHECK(r.time_ms == 1777779660160);
+  CHECK(r.online == true);
+  CHECK(r.battery_pct == 80);
+  CHECK(r.wifi_rssi_dbm == -65);
+  REQUIRE(r.probes.size() == 1);
+  const ProbeSample& probe = r.probes[0];
+  CHECK(probe.probe == 2);
+  CHECK(probe.state == "cooking");
+  CHECK(probe.mode == "smart");
+  CHECK(probe.cook_uuid == "c0ffee");
+  CHECK(probe.serial == "WPTB1");
+  CHECK(probe.notes == "Brisket");
+  CHECK(probe.temperature == 1860);
+  CHECK(probe.zones[0] == 1860);
+  CHECK(probe.zones[4] == 2010);
+  CHECK(probe.ambient == 2450);
+  CHECK(probe.target == 2030);  // the first stage is the current one
+  CHECK(probe.elapsed_s == 53990);
+  CHECK(probe.total_s == 54000);
+  CHECK(probe.remaining_s == 11068);
+  CHECK(probe.battery_pct == 100);
+  CHECK(probe.cooking == true);
+  CHECK(probe.overheat == false);
+}
+
+TEST_CASE("The reading's time is serverTime, else deviceTime, else the wrapper's ts, else receipt") {
+  const std::string no_server = R"({"cmdType":"WT11:status:report","deviceId":"d","cmdData":)" + status(kProbe);
+  CHECK(parse_line(envelope(status(kProbe))).message.report.time_ms == 1777779660160);
+  CHECK(parse_line(no_server + R"(,"deviceTime":123456})").message.report.time_ms == 123456);
+  CHECK(parse_line(R"({"topic":"t","ts":777,"payload":)" + no_server + "}}").message.report.time_ms == 777);
+  CHECK(parse_line(no_server + "}", 999).message.report.time_ms == 999);
+  SECTION("a time of the wrong type is absent, not zero") {
+    CHECK(parse_line(no_server + R"(,"serverTime":"soon","deviceTime":4242})").message.report.time_ms == 4242);
+  }
+}
+
+TEST_CASE("A wrapper's payload may be an object or a string holding the JSON") {
+  const std::string body = envelope(status(kProbe));
+  std::string quoted;
+  for (char c : body) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  for (const std::string& payload : {body, "\"" + quoted + "\""}) {
+    const Parsed p = parse_line(R"({"topic":"device/WT11/796272403717381109/pub","payload":)" + payload + R"(,"ts":1})");
+    REQUIRE(p.ok);
+    CHECK(p.message.topic == "device/WT11/796272403717381109/pub");
+    CHECK(p.message.report.probes.at(0).temperature == 1860);
+  }
+}
+
+TEST_CASE("cmdData before cmdType is still understood") {
+  const Parsed p = parse_line(R"({"cmdData":)" + status(kProbe) + R"(,"cmdType":"WT09:status:report","deviceId":"x","serverTime":5})");
+  REQUIRE(p.ok);
+  CHECK(p.message.report.model == "WT09");
+  CHECK(p.message.report.probes.at(0).temperature == 1860);
+}
+
+TEST_CASE("A field of the wrong type is treated as absent and the rest is kept") {
+  std::string probe = kProbe;
+  probe.replace(probe.find("\"curAmbientTemperature\":2450"), 28, "\"curAmbientTemperature\":\"hot\"");
+  probe.replace(probe.find("\"batteryValue\":100"), 18, "\"batteryValue\":[1]");
+  probe.replace(probe.find("\"cooking\":true"), 14, "\"cooking\":\"yes\"");
+  probe.replace(probe.find("\"cookUuid\":\"c0ffee\""), 19, "\"cookUuid\":12");
+  const Parsed p = parse_line(envelope(status(probe)));
+  REQUIRE(p.ok);
+  const ProbeSample& s = p.message.report.probes.at(0);
+  CHECK_FALSE(s.ambient);
+  CHECK_FALSE(s.battery_pct);
+  CHECK_FALSE(s.cooking);
+  CHECK(s.cook_uuid.empty());
+  CHECK(s.temperature == 1860);
+  CHECK(s.target == 2030);
+}
+
+TEST_CASE("Temperatures below zero, nulls and fractions") {
+  const Parsed p = parse_line(envelope(status(
+      R"({"probeColor":"probe1","curTemperature":-184,"areaTemperature":[-184,null,-150.4,"x",-100],"curRemainedSec":null})")));
+  REQUIRE(p.ok);
+  const ProbeSample& s = p.message.report.probes.at(0);
+  CHECK(s.temperature == -184);
+  CHECK(s.zones[0] == -184);
+  CHECK_FALSE(s.zones[1]);
+  CHECK(s.zones[2] == -150);
+  CHECK_FALSE(s.zones[3]);
+  CHECK(s.zones[4] == -100);
+  CHECK_FALSE(s.remaining_s);
+}
+
+TEST_CASE("A docked probe is a stub without a reading") {
+  const Parsed p = parse_line(envelope(status(
+      R"({"probeColor":"probe3","cookingState":"charged","cookingMode":"smart","setParams":[{"setTemperature":1650}]})")));
+  REQUIRE(p.ok);
+  const ProbeSample& s = p.message.report.probes.at(0);
+  CHECK(s.is_docked());
+  CHECK_FALSE(s.is_reading());
+  CHECK(s.probe == 3);
+  CHECK(s.target == 1650);
+}
+
+TEST_CASE("Names and notes keep commas, quotes, newlines, escapes and emoji") {
+  const Parsed p = parse_line(envelope(status(
+      R"j({"probeColor":"probe1","curTemperature":1,"probeNotes":"Pork, \"butt\"\n\u00e9 \ud83c\udf56 =SUM(A1)"})j")));
+  REQUIRE(p.ok);
+  CHECK(p.message.report.probes.at(0).notes == "Pork, \"butt\"\n\xC3\xA9 \xF0\x9F\x8D\x96 =SUM(A1)");
+}
+
+TEST_CASE("Bounded: long strings are cut at a character boundary, extra probes dropped") {
+  std::string long_note;
+  for (int i = 0; i < 200; ++i) long_note += "\xC3\xA9";  // 400 bytes of é
+  std::string probes;
+  for (int i = 0; i < 20; ++i) probes += std::string(i ? "," : "") + R"({"curTemperature":1,"probeNotes":")" + long_note + "\"}";
+  const Parsed p = parse_line(envelope(status(probes)));
+  REQUIRE(p.ok);
+  CHECK(p.message.report.probes.size() == 4);  // positions 1..4; the rest cannot be placed
+  const std::string& note = p.message.report.probes[0].notes;
+  CHECK(note.size() <= 256);
+  CHECK(note.size() % 2 == 0);
+}
+
+TEST_CASE("A probe without a probeColor is placed by its position") {
+  const Parsed p = parse_line(envelope(status(R"({"curTemperature":1},{"curTemperature":2,"probeColor":7})")));
+  REQUIRE(p.ok);
+  CHECK(p.message.report.probes.at(0).probe == 1);
+  CHECK(p.message.report.probes.at(1).probe == 2);
+}
+
+TEST_CASE("A device list names devices, their topics and their last status") {
+  const std::string line =
+      R"({"cmdId":"f","cmdSeqNo":-1,"cmdType":"user:device:list","cmdData":{"devices":[)"
+      R"({"deviceId":"796","deviceName":"Offset smoker","deviceModel":"WT11","deviceSn":"WT5A","subTopics":["device/WT11/796/pub"],"lastStatusCmd":)" +
+      envelope(status(kProbe), R"(,"serverTime":42)") +
+      R"(},{"deviceId":"199","deviceName":"Grill","deviceModel":"WT09","subTopics":"not-a-list","lastStatusCmd":null},)"
+      R"({"deviceName":"no id: skipped"}]},"serverTime":1,"deviceId":"3337","deviceType":"user"})";
+  const Parsed p = parse_line(line);
+  REQUIRE(p.ok);
+  CHECK(p.message.kind == MessageKind::DeviceList);
+  REQUIRE(p.message.devices.size() == 2);
+  CHECK(p.message.devices[0].name == "Offset smoker");
+  CHECK(p.message.devices[0].topics == std::vector<std::string>{"device/WT11/796/pub"});
+  CHECK(p.message.devices[1].topics.empty());
+  REQUIRE(p.message.latest_reports.size() == 1);
+  CHECK(p.message.latest_reports[0].time_ms == 42);
+  CHECK(p.message.latest_reports[0].probes.at(0).temperature == 1860);
+}
+
+TEST_CASE("Receipts and unknown kinds are accepted and told apart") {
+  const Parsed receipt = parse_line(
+      R"({"cmdType":"device:cmd:receipt","deviceId":"d","cmdData":{"cmdId":"abc","cmdType":"WT09:cooking:action","executeResult":"failure","errorCode":0,"cmdError":4}})");
+  REQUIRE(receipt.ok);
+  CHECK(receipt.message.kind == MessageKind::CommandReceipt);
+  CHECK(receipt.message.receipt.cmd_id == "abc");
+  CHECK(receipt.message.receipt.cmd_error == 4);
+  const Parsed unknown = parse_line(R"({"cmdType":"WT09:firmware:news","cmdData":[1,2,3]})");
+  REQUIRE(unknown.ok);
+  CHECK(unknown.message.kind == MessageKind::Unknown);
+  CHECK(unknown.message.cmd_type == "WT09:firmware:news");
+}
+
+TEST_CASE("The unit of the raw tenths comes from the options") {
+  ParserOptions celsius;
+  celsius.unit = TemperatureUnit::Celsius;
+  CHECK(parse_line(envelope(status(kProbe)), 1, celsius).message.report.unit == TemperatureUnit::Celsius);
+  CHECK(parse_line(envelope(status(kProbe))).message.report.unit == TemperatureUnit::Fahrenheit);
+}
+
+TEST_CASE("Lines that cannot be a message are refused with a reason") {
+  struct Case {
+    std::string line, reason;
+  };
+  const std::string full = envelope(status(kProbe));
+  const std::vector<Case> cases = {
+      {"not json at all", "not_json"},
+      {full.substr(0, full.size() / 2), "not_json"},  // truncated
+      {full.substr(0, full.size() - 1), "not_json"},  // missing the last brace
+      {full + " trailing", "not_json"},
+      {"[1,2,3]", "not_object"},
+      {"42", "not_object"},
+      {R"("a string")", "not_object"},
+      {R"({"cmdData":{}})", "no_cmdtype"},
+      {R"({"cmdType":7,"cmdData":{}})", "no_cmdtype"},
+      {R"({"cmdType":"WT09:status:report","deviceId":"d","cmdData":"oops"})", "bad_cmddata"},
+      {R"({"cmdType":"WT09:status:report","deviceId":"d","cmdData":[]})", "bad_cmddata"},
+      {R"({"cmdData":5,"cmdType":"user:device:list"})", "bad_cmddata"},
+      {R"({"cmdType":"WT09:status:report","deviceId":"d"})", "bad_cmddata"},
+      {R"({"cmdType":"WT09:status:report","cmdData":{"probes":[]}})", "no_device"},
+      {R"({"topic":"x","payload":42})", "not_object"},
+      {R"({"topic":"x","payload":"{\"cmdType\":"})", "not_json"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.line);
+    const Parsed p = parse_line(c.line);
+    CHECK_FALSE(p.ok);
+    CHECK(p.error.reason == c.reason);
+    CHECK_FALSE(p.error.detail.empty());
+  }
+}
+
+TEST_CASE("A message over the size limit is refused without being parsed") {
+  ParserOptions small;
+  small.max_message_bytes = 100;
+  const Parsed p = parse_line(envelope(status(kProbe)), 1, small);
+  CHECK_FALSE(p.ok);
+  CHECK(p.error.reason == "too_large");
+}
+
+TEST_CASE("An MQTT payload is parsed with the device taken from the topic when the envelope lacks it") {
+  MessageParser parser;
+  Message m;
+  ParseError e;
+  const std::string payload = R"({"cmdType":"WT09:status:report","cmdData":)" + status(kProbe) + "}";
+  REQUIRE(parser.parse_payload("device/WT09/199298835195806964/pub", payload, 1234, m, e));
+  CHECK(m.report.device_id == "199298835195806964");
+  CHECK(m.report.time_ms == 1234);
+  CHECK_FALSE(parser.parse_payload("t", "{\"cmdType\":", 1, m, e));
+  CHECK(e.reason == "not_json");
+}

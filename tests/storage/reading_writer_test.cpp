@@ -1,0 +1,234 @@
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <catch2/catch.hpp>
+
+#include "report_builder.hpp"
+#include "test_support.hpp"
+#include "thermomaven/storage/cook_reader.hpp"
+#include "thermomaven/storage/reading_writer.hpp"
+
+using namespace thermomaven;
+using namespace thermomaven::storage;
+using tm_test::cooking_probe;
+using tm_test::docked_probe;
+using tm_test::report;
+
+namespace {
+
+struct Fixture {
+  tm_test::TempDir dir;
+  Database db{dir.file("t.db")};
+  ReadingWriter writer{db, {.batch_size = 100, .cook_gap_ms = 60'000}};
+  CookReader reader{db};
+
+  CookSession cook(const std::string& uuid) {
+    writer.commit();
+    auto c = reader.find_cook(uuid);
+    REQUIRE(c);
+    return *c;
+  }
+  std::vector<std::int64_t> reading_times(const CookSession& c) {
+    std::vector<std::int64_t> times;
+    reader.for_each_reading(c, [&](const CookReading& r) { times.push_back(r.time_ms); });
+    return times;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "A reading is stored once per device, probe and time") {
+  const auto r = report("dev", 1000, {cooking_probe(1, "cookA", 400), cooking_probe(2, "cookB", 500)});
+  const auto first = writer.write(r);
+  CHECK(first.readings_stored == 2);
+  CHECK(first.readings_duplicate == 0);
+
+  SECTION("the same report again stores nothing new") {
+    const auto again = writer.write(r);
+    CHECK(again.readings_stored == 0);
+    CHECK(again.readings_duplicate == 2);
+    CHECK(cook("cookA").readings == 1);
+  }
+  SECTION("a second report at the same time adds only the probes the first lacked") {
+    const auto more = writer.write(report("dev", 1000, {cooking_probe(2, "cookB", 999), cooking_probe(3, "cookC", 600)}));
+    CHECK(more.readings_stored == 1);
+    CHECK(more.readings_duplicate == 1);
+    CHECK(cook("cookC").readings == 1);
+    CHECK(cook("cookB").max_tenths == 500);  // the first value at that time is kept
+  }
+  SECTION("after a commit and a new writer, duplicates are still recognised") {
+    writer.commit();
+    ReadingWriter other(db);
+    CHECK(other.write(r).readings_duplicate == 2);
+  }
+}
+
+TEST_CASE_METHOD(Fixture, "A cook keeps its first and last reading, count, maximum and latest target") {
+  writer.write(report("dev", 3000, {cooking_probe(1, "cookA", 700, 2000)}));
+  writer.write(report("dev", 1000, {cooking_probe(1, "cookA", 900, 1900)}));  // late, out of order
+  writer.write(report("dev", 2000, {cooking_probe(1, "cookA", 650, 1950)}));
+  const CookSession c = cook("cookA");
+  CHECK(c.first_ms == 1000);
+  CHECK(c.last_ms == 3000);
+  CHECK(c.readings == 3);
+  CHECK(c.max_tenths == 900);
+  CHECK(c.target_tenths == 2000);  // the target of the newest reading, not the last written
+  CHECK(reading_times(c) == std::vector<std::int64_t>{1000, 2000, 3000});  // stored in their place
+  CHECK(c.device_id == "dev");
+  CHECK(c.model == "WT09");
+  CHECK(c.mode == "smart");
+  CHECK_FALSE(c.ended_ms);
+}
+
+TEST_CASE_METHOD(Fixture, "Sub-zero temperatures are stored exactly") {
+  auto frozen = cooking_probe(1, "frozen", -184, -50);
+  frozen.ambient = -3000;
+  writer.write(report("dev", 1000, {frozen}));
+  const CookSession c = cook("frozen");
+  CHECK(c.max_tenths == -184);
+  CHECK(c.target_tenths == -50);
+  reader.for_each_reading(c, [&](const CookReading& r) {
+    CHECK(r.values.temperature == -184);
+    CHECK(r.values.ambient == -3000);
+    CHECK(r.values.zones[4] == -184 + 40);
+  });
+}
+
+TEST_CASE_METHOD(Fixture, "Every stored field comes back as it went in, absent fields absent") {
+  auto full = cooking_probe(1, "full", 1860);
+  full.total_s = 54000;
+  full.elapsed_s = 53990;
+  full.remaining_s.reset();
+  full.overheat = true;
+  full.zones[2].reset();
+  auto sparse = thermomaven::ProbeSample{};
+  sparse.probe = 2;
+  sparse.cook_uuid = "sparse";
+  sparse.temperature = 100;
+  writer.write(report("dev", 5000, {full, sparse}));
+  int seen = 0;
+  reader.for_each_reading(cook("full"), [&](const CookReading& r) {
+    ++seen;
+    CHECK(r.state == "cooking");
+    CHECK(r.values.temperature == 1860);
+    CHECK(r.values.zones[0] == 1860);
+    CHECK_FALSE(r.values.zones[2]);
+    CHECK(r.values.zones[4] == 1900);
+    CHECK(r.values.ambient == 2360);
+    CHECK(r.values.target == 2030);
+    CHECK(r.values.elapsed_s == 53990);
+    CHECK(r.values.total_s == 54000);
+    CHECK_FALSE(r.values.remaining_s);
+    CHECK(r.values.battery_pct == 97);
+    CHECK(r.values.cooking == true);
+    CHECK(r.values.overheat == true);
+  });
+  reader.for_each_reading(cook("sparse"), [&](const CookReading& r) {
+    ++seen;
+    CHECK(r.state.empty());
+    CHECK(r.values.temperature == 100);
+    CHECK_FALSE(r.values.target);
+    CHECK_FALSE(r.values.ambient);
+    CHECK_FALSE(r.values.cooking);
+    CHECK_FALSE(r.values.battery_pct);
+  });
+  CHECK(seen == 2);
+}
+
+TEST_CASE_METHOD(Fixture, "A cook ends when its probe docks") {
+  writer.write(report("dev", 1000, {cooking_probe(1, "cookA", 400)}));
+  writer.write(report("dev", 2000, {cooking_probe(1, "cookA", 450)}));
+  writer.write(report("dev", 3000, {docked_probe(1)}));
+  CookSession c = cook("cookA");
+  CHECK(c.end_reason == "docked");
+  CHECK(c.ended_ms == 3000);
+  CHECK(c.last_ms == 2000);
+
+  SECTION("a late copy of a stub from before the last reading does not end the next cook") {
+    writer.write(report("dev", 4000, {cooking_probe(1, "cookB", 400)}));
+    writer.write(report("dev", 2500, {docked_probe(1)}));
+    CHECK_FALSE(cook("cookB").ended_ms);
+  }
+}
+
+TEST_CASE_METHOD(Fixture, "A new cookUuid on a probe ends the cook before it") {
+  writer.write(report("dev", 1000, {cooking_probe(1, "old", 400), cooking_probe(2, "other", 400)}));
+  writer.write(report("dev", 2000, {cooking_probe(1, "new", 410), cooking_probe(2, "other", 410)}));
+  CHECK(cook("old").end_reason == "replaced");
+  CHECK(cook("old").ended_ms == 1000);
+  CHECK_FALSE(cook("new").ended_ms);
+  CHECK_FALSE(cook("other").ended_ms);  // other probes are not affected
+
+  SECTION("a late reading of the old cook is stored in it without reviving it") {
+    writer.write(report("dev", 1500, {cooking_probe(1, "old", 420)}));
+    CHECK(cook("old").readings == 2);
+    CHECK(cook("old").end_reason == "replaced");
+    CHECK_FALSE(cook("new").ended_ms);
+  }
+}
+
+TEST_CASE_METHOD(Fixture, "A reading without a cookUuid joins the probe's running cook within the gap") {
+  writer.write(report("dev", 1000, {cooking_probe(1, "cookA", 400)}));
+  writer.write(report("dev", 30'000, {cooking_probe(1, "", 410)}));
+  CHECK(cook("cookA").readings == 2);
+  CHECK(cook("cookA").last_ms == 30'000);
+  SECTION("but not after the gap: it is kept in its report, in no cook") {
+    const auto outcome = writer.write(report("dev", 200'000, {cooking_probe(1, "", 420)}));
+    CHECK(outcome.readings_stored == 1);
+    CHECK(cook("cookA").readings == 2);
+  }
+}
+
+TEST_CASE_METHOD(Fixture, "Readings recorded in Celsius keep their unit") {
+  auto r = report("dev", 1000, {cooking_probe(1, "celsius", 950, 960)});
+  r.unit = TemperatureUnit::Celsius;
+  writer.write(r);
+  const CookSession c = cook("celsius");
+  CHECK(c.unit == TemperatureUnit::Celsius);
+  CHECK(c.max_tenths == 950);
+  reader.for_each_reading(c, [&](const CookReading& reading) { CHECK(reading.unit == TemperatureUnit::Celsius); });
+}
+
+TEST_CASE_METHOD(Fixture, "Device lists name the devices; reports from unlisted devices are still stored") {
+  writer.write(DeviceInfo{"listed", "Offset smoker", "WT11", "WT5A", {"device/WT11/listed/pub"}});
+  writer.write(report("listed", 1000, {cooking_probe(1, "a", 400)}));
+  writer.write(report("stranger", 1000, {cooking_probe(1, "b", 400)}));
+  CHECK(cook("a").device_name == "Offset smoker");
+  CHECK(cook("a").model == "WT09");  // what the device's own reports say wins
+  CHECK(cook("b").device_name.empty());
+  CHECK(cook("b").readings == 1);
+}
+
+TEST_CASE_METHOD(Fixture, "Rolling back drops the uncommitted batch and nothing committed") {
+  writer.write(report("dev", 1000, {cooking_probe(1, "kept", 400)}));
+  writer.commit();
+  writer.write(report("dev", 2000, {cooking_probe(1, "kept", 410)}));
+  writer.write(report("dev", 2000, {cooking_probe(2, "dropped", 410)}));
+  writer.rollback();
+  CHECK(cook("kept").readings == 1);
+  CHECK_FALSE(reader.find_cook("dropped"));
+  SECTION("and the writer goes on afterwards") {
+    CHECK(writer.write(report("dev", 2000, {cooking_probe(1, "kept", 410)})).readings_stored == 1);
+    CHECK(cook("kept").readings == 2);
+  }
+}
+
+TEST_CASE_METHOD(Fixture, "The collector status is stored and read back") {
+  CollectorStatus s;
+  s.updated_ms = 42;
+  s.pid = 7;
+  s.state = "connected";
+  s.mqtt_connected = true;
+  s.mqtt_reconnects = 3;
+  s.cert_expiry_s = 1800000000;
+  s.counters[{"messages", "status_report"}] = 10;
+  s.counters[{"readings_stored", ""}] = 40;
+  writer.write(s);
+  writer.commit();
+  const auto back = reader.collector_status();
+  REQUIRE(back);
+  CHECK(back->state == "connected");
+  CHECK(back->mqtt_connected);
+  CHECK(back->mqtt_reconnects == 3);
+  CHECK(back->cert_expiry_s == 1800000000);
+  CHECK(back->counters == s.counters);
+}
