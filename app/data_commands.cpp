@@ -80,7 +80,7 @@ bool import_one(const std::string& name, collector::Ingestor& ingestor) {
       const auto status = reader.next(line, capacity);
       if (status == collector::CaptureReader::Status::End) break;
       if (status == collector::CaptureReader::Status::TooLong) {
-        ingestor.ingest_line(std::string_view(), 0, 0, error);  // counts the line
+        ingestor.count_rejected_line("too_large");
         std::fprintf(stderr, "%s:%llu: rejected (too_large): line longer than 1 MiB\n",
                      label.c_str(), static_cast<unsigned long long>(reader.line_number()));
         continue;
@@ -119,7 +119,6 @@ int import_command(int argc, char** argv) {
     return 2;
   }
   const auto& stats = ingestor.stats();
-  // A too-long line is counted as a blank line by the ingestor; report it as rejected.
   std::fprintf(stderr, "import: %s\n", summary(stats).c_str());
   if (!complete) return 2;
   return args.has("--strict") && stats.rejected_total() > 0 ? 1 : 0;

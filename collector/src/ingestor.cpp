@@ -33,6 +33,11 @@ const Message* Ingestor::ingest_payload(std::string_view topic, std::string_view
   return store(parser_.parse_payload(topic, payload, receive_ms, message_, error), error);
 }
 
+void Ingestor::count_rejected_line(const std::string& reason) {
+  ++stats_.lines;
+  ++stats_.rejected[reason];
+}
+
 const Message* Ingestor::store(bool parsed, const ParseError& error) {
   if (!parsed) {
     ++stats_.rejected[error.reason];

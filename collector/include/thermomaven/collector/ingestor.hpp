@@ -35,6 +35,9 @@ class Ingestor {
   const Message* ingest_payload(std::string_view topic, std::string_view payload,
                                 std::int64_t receive_ms, ParseError& error);
 
+  // Counts a capture line refused before parsing (e.g. over-long).
+  void count_rejected_line(const std::string& reason);
+
   const IngestStats& stats() const { return stats_; }
   MessageParser& parser() { return parser_; }
 

@@ -1,0 +1,164 @@
+#include <catch2/catch.hpp>
+#include <sstream>
+
+#include "test_support.hpp"
+#include "thermomaven/exporter/cook_export.hpp"
+#include "thermomaven/storage/reading_writer.hpp"
+
+using namespace thermomaven;
+using namespace thermomaven::storage;
+
+namespace {
+
+// RFC 4180 reader: the test's independent view of what a spreadsheet sees.
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows(1);
+  std::string cell;
+  bool quoted = false, in_quotes = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_quotes) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') cell += text[++i];
+      else if (c == '"') in_quotes = false;
+      else cell += c;
+    } else if (c == '"' && cell.empty() && !quoted) {
+      in_quotes = quoted = true;
+    } else if (c == ',') {
+      rows.back().push_back(cell);
+      cell.clear();
+      quoted = false;
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      rows.back().push_back(cell);
+      cell.clear();
+      quoted = false;
+      rows.emplace_back();
+      ++i;
+    } else {
+      REQUIRE(c != '\n');  // bare newlines only inside quotes
+      cell += c;
+    }
+  }
+  REQUIRE(cell.empty());
+  rows.pop_back();  // after the last CRLF
+  return rows;
+}
+
+ProbeSample probe(std::int32_t temperature) {
+  ProbeSample p;
+  p.probe = 2;
+  p.state = "cooking";
+  p.cook_uuid = "cook";
+  p.temperature = temperature;
+  p.zones = {temperature, temperature + 1, std::nullopt, temperature + 3, temperature + 4};
+  p.ambient = 2450;
+  p.target = 2030;
+  p.elapsed_s = 90;
+  p.remaining_s = 600;
+  p.battery_pct = 88;
+  return p;
+}
+
+struct CookFixture {
+  tm_test::TempDir dir;
+  Database db{dir.file("t.db")};
+  CookReader reader{db};
+
+  CookFixture(const std::string& device_name, const std::string& notes = "") {
+    ReadingWriter writer(db);
+    writer.write(DeviceInfo{"=1+2", device_name, "WT09", "", {}});
+    for (std::int64_t t : {3000, 1000, 2000}) {
+      StatusReport r;
+      r.device_id = "=1+2";
+      r.time_ms = 1777779659000 + t;
+      r.probes = {probe(static_cast<std::int32_t>(300 + t / 100))};
+      if (!notes.empty()) {
+        r.probes[0].notes = notes;
+        r.probes[0].has_notes = true;
+      }
+      writer.write(r);
+    }
+    StatusReport cold;
+    cold.device_id = "=1+2";
+    cold.time_ms = 1777779659000 + 4000;
+    cold.probes = {probe(-184)};
+    cold.probes[0].remaining_s.reset();
+    writer.write(cold);
+  }
+
+  std::vector<std::vector<std::string>> csv(std::optional<TemperatureUnit> unit = std::nullopt) {
+    std::ostringstream out;
+    exporter::write_cook_csv(reader, *reader.find_cook("cook"), unit, out);
+    return parse_csv(out.str());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("A cook's CSV has the contract's columns first and one row per reading in time order") {
+  CookFixture f("Kitchen grill");
+  const auto rows = f.csv();
+  REQUIRE(rows.size() == 5);
+  const std::vector<std::string> header = {"timestamp", "elapsed_s", "device_id", "device_name", "probe", "state",
+                                           "target", "temperature", "t1", "t2", "t3", "t4", "t5", "ambient",
+                                           "remaining_s", "probe_battery"};
+  CHECK(std::vector<std::string>(rows[0].begin(), rows[0].begin() + header.size()) == header);
+  CHECK(rows[1][0] == "2026-05-03T03:41:00.000Z");
+  CHECK(rows[2][0] == "2026-05-03T03:41:01.000Z");
+  CHECK(rows[3][0] == "2026-05-03T03:41:02.000Z");
+  const auto& first = rows[1];
+  CHECK(first[1] == "90");
+  CHECK(first[4] == "2");
+  CHECK(first[5] == "cooking");
+  CHECK(first[6] == "203.0");  // recorded unit (°F) by default
+  CHECK(first[7] == "31.0");
+  CHECK(first[8] == "31.0");
+  CHECK(first[9] == "31.1");
+  CHECK(first[10].empty());  // absent, not zero
+  CHECK(first[13] == "245.0");
+  CHECK(first[14] == "600");
+  CHECK(first[15] == "88");
+  for (const auto& row : rows) CHECK(row.size() == rows[0].size());
+}
+
+TEST_CASE("Temperatures convert to the chosen unit with one decimal, sub-zero included") {
+  CookFixture f("Grill");
+  const auto celsius = f.csv(TemperatureUnit::Celsius);
+  CHECK(celsius[1][6] == "95.0");   // 203.0 °F
+  CHECK(celsius[1][7] == "-0.6");   // 31.0 °F
+  CHECK(celsius[4][7] == "-28.0");  // -18.4 °F
+  CHECK(celsius[4][14].empty());
+  const auto fahrenheit = f.csv(TemperatureUnit::Fahrenheit);
+  CHECK(fahrenheit[4][7] == "-18.4");
+}
+
+TEST_CASE("Names with commas, quotes, newlines and emoji survive; formulas are neutralised") {
+  const std::string name = "Pork, \"butt\"\nline two \xF0\x9F\x8D\x96";
+  CookFixture f(name);
+  const auto rows = f.csv();
+  CHECK(rows[1][3] == name);
+  CHECK(rows[1][2] == "'=1+2");  // would run as a formula in a spreadsheet
+  SECTION("every formula start is neutralised") {
+    for (const std::string start : {"=", "+", "-", "@", "\t", "\r"}) {
+      CookFixture g(start + "cmd|' /C calc'!A0");
+      CHECK(g.csv()[1][3] == "'" + start + "cmd|' /C calc'!A0");
+    }
+  }
+}
+
+TEST_CASE("Timestamps are ISO 8601 UTC with milliseconds") {
+  CHECK(exporter::iso8601_utc(1777779659987) == "2026-05-03T03:40:59.987Z");
+  CHECK(exporter::iso8601_utc(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(exporter::iso8601_utc(-1) == "1969-12-31T23:59:59.999Z");
+}
+
+TEST_CASE("The cooks JSON escapes text and writes null for what is unknown") {
+  CookFixture f("Tab\there \"quoted\" \\ \xF0\x9F\x94\xA5", "Brisket\nnight");
+  const std::string json = exporter::cooks_json(f.reader.list_cooks(), 0, 0);
+  CHECK_THAT(json, Catch::Contains(R"("device_name": "Tab\there \"quoted\" \\ )" "\xF0\x9F\x94\xA5\""));
+  CHECK_THAT(json, Catch::Contains(R"("notes": "Brisket\nnight")"));
+  CHECK_THAT(json, Catch::Contains(R"("max_temperature_c": 0.556)"));  // 33.0 °F
+  CHECK_THAT(json, Catch::Contains(R"("started_at": "2026-05-03T03:41:00.000Z")"));
+  CookFixture unnamed("");
+  CHECK_THAT(exporter::cooks_json(unnamed.reader.list_cooks(), 0, 0), Catch::Contains(R"("notes": null)"));
+  CHECK(exporter::cooks_json({}, 0, 0) == "[]\n");
+}
