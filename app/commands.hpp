@@ -6,5 +6,8 @@ namespace thermomaven::app {
 int import_command(int argc, char** argv);
 int cooks_command(int argc, char** argv);
 int export_command(int argc, char** argv);
+int collect_command(int argc, char** argv);
+int run_command(int argc, char** argv);
+int serve_command(int argc, char** argv);
 
 }  // namespace thermomaven::app

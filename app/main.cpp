@@ -20,6 +20,14 @@ constexpr Subcommand kSubcommands[] = {
     {"cooks", thermomaven::app::cooks_command, "--db FILE [--json]   list cooking sessions"},
     {"export", thermomaven::app::export_command,
      "--db FILE --cook UUID|latest [--unit C|F] [-o FILE]   one cook as CSV"},
+    {"collect", thermomaven::app::collect_command,
+     "[--config FILE] [--email E] [--password-file F] [--region R] [--api-url URL]\n"
+     "           [--mqtt-endpoint HOST[:PORT]] [--ca-file PEM] [--state-dir DIR] [--db FILE]\n"
+     "           [--log-level debug|info|warn|error]   log the account's thermometers live"},
+    {"run", thermomaven::app::run_command,
+     "[collect's options] [--listen HOST:PORT]   collector and exporter in one process"},
+    {"serve", thermomaven::app::serve_command,
+     "--db FILE [--listen HOST:PORT] [--stale-after SECONDS]   metrics, cooks and CSV over HTTP"},
 };
 
 void usage(std::FILE* to) {

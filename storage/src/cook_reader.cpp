@@ -73,6 +73,74 @@ auto reading(SQLite::Database& db, const char* what, F&& body) {
   }
 }
 
+// The bodies of the reads below, without their transaction, so that
+// latest_state() can run both in one.
+std::vector<DeviceSnapshot> read_snapshots(SQLite::Database& db) {
+  const auto names = state_names(db);
+  std::vector<DeviceSnapshot> devices;
+  SQLite::Statement list(db,
+                         "SELECT id, device_id, coalesce(name, ''), coalesce(model, '') "
+                         "FROM devices ORDER BY device_id");
+  SQLite::Statement latest(db,
+                           "SELECT ts_ms, probes FROM reports WHERE device = ? "
+                           "ORDER BY ts_ms DESC LIMIT 1");
+  SQLite::Statement running(db, std::string(kCookColumns) +
+                                           "WHERE c.device = ? AND c.probe = ? "
+                                           "ORDER BY c.last_ms DESC LIMIT 1");
+  StoredReport report;
+  while (list.executeStep()) {
+    DeviceSnapshot& d = devices.emplace_back();
+    const std::int64_t id = list.getColumn(0).getInt64();
+    d.device_id = list.getColumn(1).getString();
+    d.name = list.getColumn(2).getString();
+    d.model = list.getColumn(3).getString();
+    latest.bind(1, id);
+    if (latest.executeStep()) {
+      d.report_ms = latest.getColumn(0).getInt64();
+      decode_report(blob_of(latest.getColumn(1)), report);
+      d.unit = report.unit;
+      d.online = report.online;
+      d.battery_pct = report.battery_pct;
+      d.wifi_rssi_dbm = report.wifi_rssi_dbm;
+      for (const StoredProbe& p : report.probes) {
+        DeviceSnapshot::Probe& probe = d.probes.emplace_back();
+        to_sample(p, probe.values);
+        if (auto name = names.find(p.state_id); name != names.end()) probe.values.state = name->second;
+        running.bind(1, id);
+        running.bind(2, p.probe);
+        if (running.executeStep()) {
+          CookSession cook = cook_from_row(running);
+          if (!cook.ended_ms) probe.cook = std::move(cook);
+        }
+        running.reset();
+      }
+    }
+    latest.reset();
+  }
+  return devices;
+}
+
+std::optional<CollectorStatus> read_collector_status(SQLite::Database& db) {
+  SQLite::Statement s(db,
+                      "SELECT updated_ms, coalesce(pid, 0), state, mqtt_connected, "
+                      "mqtt_reconnects, cert_expiry_s, coalesce(last_error, '') "
+                      "FROM collector_state WHERE id = 1");
+  if (!s.executeStep()) return std::nullopt;
+  CollectorStatus status;
+  status.updated_ms = s.getColumn(0).getInt64();
+  status.pid = s.getColumn(1).getInt64();
+  status.state = s.getColumn(2).getString();
+  status.mqtt_connected = s.getColumn(3).getInt() != 0;
+  status.mqtt_reconnects = s.getColumn(4).getInt64();
+  if (!s.getColumn(5).isNull()) status.cert_expiry_s = s.getColumn(5).getInt64();
+  status.last_error = s.getColumn(6).getString();
+  SQLite::Statement counters(db, "SELECT name, label, value FROM collector_counters");
+  while (counters.executeStep())
+    status.counters[{counters.getColumn(0).getString(), counters.getColumn(1).getString()}] =
+        counters.getColumn(2).getInt64();
+  return status;
+}
+
 }  // namespace
 
 CookReader::CookReader(Database& db) : db_(db) {}
@@ -127,50 +195,7 @@ void CookReader::for_each_reading(const CookSession& cook,
 }
 
 std::vector<DeviceSnapshot> CookReader::latest_snapshots() {
-  return reading(db_.sql(), "could not read the latest state", [&] {
-    const auto names = state_names(db_.sql());
-    std::vector<DeviceSnapshot> devices;
-    SQLite::Statement list(db_.sql(),
-                           "SELECT id, device_id, coalesce(name, ''), coalesce(model, '') "
-                           "FROM devices ORDER BY device_id");
-    SQLite::Statement latest(db_.sql(),
-                             "SELECT ts_ms, probes FROM reports WHERE device = ? "
-                             "ORDER BY ts_ms DESC LIMIT 1");
-    SQLite::Statement running(db_.sql(), std::string(kCookColumns) +
-                                             "WHERE c.device = ? AND c.probe = ? "
-                                             "ORDER BY c.last_ms DESC LIMIT 1");
-    StoredReport report;
-    while (list.executeStep()) {
-      DeviceSnapshot& d = devices.emplace_back();
-      const std::int64_t id = list.getColumn(0).getInt64();
-      d.device_id = list.getColumn(1).getString();
-      d.name = list.getColumn(2).getString();
-      d.model = list.getColumn(3).getString();
-      latest.bind(1, id);
-      if (latest.executeStep()) {
-        d.report_ms = latest.getColumn(0).getInt64();
-        decode_report(blob_of(latest.getColumn(1)), report);
-        d.unit = report.unit;
-        d.online = report.online;
-        d.battery_pct = report.battery_pct;
-        d.wifi_rssi_dbm = report.wifi_rssi_dbm;
-        for (const StoredProbe& p : report.probes) {
-          DeviceSnapshot::Probe& probe = d.probes.emplace_back();
-          to_sample(p, probe.values);
-          if (auto name = names.find(p.state_id); name != names.end()) probe.values.state = name->second;
-          running.bind(1, id);
-          running.bind(2, p.probe);
-          if (running.executeStep()) {
-            CookSession cook = cook_from_row(running);
-            if (!cook.ended_ms) probe.cook = std::move(cook);
-          }
-          running.reset();
-        }
-      }
-      latest.reset();
-    }
-    return devices;
-  });
+  return reading(db_.sql(), "could not read the latest state", [&] { return read_snapshots(db_.sql()); });
 }
 
 }  // namespace thermomaven::storage
@@ -178,25 +203,16 @@ std::vector<DeviceSnapshot> CookReader::latest_snapshots() {
 namespace thermomaven::storage {
 
 std::optional<CollectorStatus> CookReader::collector_status() {
-  return reading(db_.sql(), "could not read the collector status", [&]() -> std::optional<CollectorStatus> {
-    SQLite::Statement s(db_.sql(),
-                        "SELECT updated_ms, coalesce(pid, 0), state, mqtt_connected, "
-                        "mqtt_reconnects, cert_expiry_s, coalesce(last_error, '') "
-                        "FROM collector_state WHERE id = 1");
-    if (!s.executeStep()) return std::nullopt;
-    CollectorStatus status;
-    status.updated_ms = s.getColumn(0).getInt64();
-    status.pid = s.getColumn(1).getInt64();
-    status.state = s.getColumn(2).getString();
-    status.mqtt_connected = s.getColumn(3).getInt() != 0;
-    status.mqtt_reconnects = s.getColumn(4).getInt64();
-    if (!s.getColumn(5).isNull()) status.cert_expiry_s = s.getColumn(5).getInt64();
-    status.last_error = s.getColumn(6).getString();
-    SQLite::Statement counters(db_.sql(), "SELECT name, label, value FROM collector_counters");
-    while (counters.executeStep())
-      status.counters[{counters.getColumn(0).getString(), counters.getColumn(1).getString()}] =
-          counters.getColumn(2).getInt64();
-    return status;
+  return reading(db_.sql(), "could not read the collector status",
+                 [&] { return read_collector_status(db_.sql()); });
+}
+
+LatestState CookReader::latest_state() {
+  return reading(db_.sql(), "could not read the latest state", [&] {
+    LatestState state;
+    state.devices = read_snapshots(db_.sql());
+    state.collector = read_collector_status(db_.sql());
+    return state;
   });
 }
 

@@ -50,6 +50,12 @@ struct DeviceSnapshot {
   std::vector<Probe> probes;
 };
 
+// Everything a metrics scrape shows, read in one transaction.
+struct LatestState {
+  std::vector<DeviceSnapshot> devices;
+  std::optional<CollectorStatus> collector;
+};
+
 // Reads run inside one read transaction each, so they see whole batches only
 // and never block the writer (WAL).
 class CookReader {
@@ -68,6 +74,8 @@ class CookReader {
   std::vector<DeviceSnapshot> latest_snapshots();
   // The last status a collector wrote, if any ever did.
   std::optional<CollectorStatus> collector_status();
+  // latest_snapshots() and collector_status() from the same snapshot.
+  LatestState latest_state();
 
  private:
   Database& db_;

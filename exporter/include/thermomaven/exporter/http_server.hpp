@@ -1,0 +1,53 @@
+// The exporter's HTTP server: /metrics, /cooks, /cooks/{uuid}.csv and
+// /healthz on one port, everything read from the database at request time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "thermomaven/storage/records.hpp"
+
+namespace thermomaven::exporter {
+
+struct ServerOptions {
+  // HOST:PORT; an IPv6 host in brackets. Port 0 picks a free port (see port()).
+  std::string listen = "127.0.0.1:9469";
+  // See MetricsOptions::stale_after_ms; 0 turns staleness off.
+  std::int64_t stale_after_s = 180;
+  // When a cook without news counts as timed out in /cooks.
+  std::int64_t cook_gap_ms = 30 * 60 * 1000;
+  int threads = 4;
+  // Set by a process that also runs the collector: its live state for
+  // /healthz, fresher than what it last wrote to the database.
+  std::function<std::optional<CollectorStatus>()> collector_state;
+};
+
+// Opens the database read-only, per worker thread, and never writes to it.
+// Thread-safe; start() and stop() from the owning thread only.
+class HttpServer {
+ public:
+  HttpServer(std::string db_path, ServerOptions options = {});
+  ~HttpServer();  // stops
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Listens and serves on worker threads. Throws std::runtime_error with a
+  // one-line reason when it cannot listen (bad address, port in use).
+  void start();
+  // Finishes the requests in flight and closes the port.
+  void stop();
+
+  // The port listened on, once started.
+  int port() const;
+  // http://HOST:PORT, once started.
+  std::string url() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace thermomaven::exporter

@@ -1,0 +1,38 @@
+// The Prometheus view of the database: the latest state of every device and
+// probe, and the collector's own counters, as the text exposition format.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "thermomaven/storage/cook_reader.hpp"
+#include "thermomaven/storage/records.hpp"
+
+namespace thermomaven::exporter {
+
+struct MetricsOptions {
+  // A device silent this long loses every series but thermomaven_device_up
+  // (then 0) and its last-report timestamp. 0 keeps everything (old files).
+  std::int64_t stale_after_ms = 180 * 1000;
+};
+
+// The probe states every scrape lists (1 for the current one, 0 for the
+// rest), so that a dashboard can show a state that is not current. A state
+// outside this set is listed too while it is current.
+extern const std::vector<std::string> kKnownProbeStates;
+
+// The whole /metrics body. `now_ms` decides staleness.
+std::string render_metrics(const std::vector<storage::DeviceSnapshot>& devices,
+                           const std::optional<CollectorStatus>& collector, std::int64_t now_ms,
+                           const MetricsOptions& options);
+
+// Reads the latest state in one read transaction and renders it.
+std::string scrape_metrics(storage::CookReader& reader, std::int64_t now_ms,
+                           const MetricsOptions& options);
+
+// The logger's version, as thermomaven_build_info reports it.
+const char* logger_version();
+
+}  // namespace thermomaven::exporter

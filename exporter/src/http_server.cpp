@@ -1,0 +1,317 @@
+#include "thermomaven/exporter/http_server.hpp"
+
+#include <civetweb.h>
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include "thermomaven/exporter/cook_export.hpp"
+#include "thermomaven/exporter/metrics.hpp"
+#include "thermomaven/storage/cook_reader.hpp"
+#include "thermomaven/storage/database.hpp"
+
+namespace thermomaven::exporter {
+namespace {
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// civetweb keeps global state (its TLS setup, timers) that must be set up
+// once per process before the first server starts.
+void init_civetweb_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { mg_init_library(0); });
+}
+
+// Read-only connections, reused across requests: opening one costs more
+// than a scrape. A connection that failed is dropped, so that a database
+// replaced on disk is opened afresh.
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(std::string path) : path_(std::move(path)) {}
+
+  class Lease {
+   public:
+    Lease(ConnectionPool& pool, std::unique_ptr<storage::Database> db)
+        : pool_(pool), db_(std::move(db)) {}
+    ~Lease() {
+      if (db_ && !broken_) pool_.give_back(std::move(db_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    storage::Database& db() { return *db_; }
+    void mark_broken() { broken_ = true; }
+
+   private:
+    ConnectionPool& pool_;
+    std::unique_ptr<storage::Database> db_;
+    bool broken_ = false;
+  };
+
+  // Throws StorageError when the database cannot be opened.
+  Lease acquire() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        auto db = std::move(idle_.back());
+        idle_.pop_back();
+        return Lease(*this, std::move(db));
+      }
+    }
+    return Lease(*this, std::make_unique<storage::Database>(path_, storage::OpenMode::ReadOnly));
+  }
+
+ private:
+  void give_back(std::unique_ptr<storage::Database> db) {
+    std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(db));
+  }
+
+  std::string path_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<storage::Database>> idle_;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Response text(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body) + "\n";
+  return r;
+}
+
+Response json(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+constexpr const char* kEndpoints =
+    "endpoints: /metrics, /cooks, /cooks/{uuid}.csv[?unit=C|F], /healthz";
+
+// Cook ids are hex from the cloud; anything else cannot be one, and only
+// these characters may go into a file name and a header unquoted.
+bool plausible_cook_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  return true;
+}
+
+std::string status_json(const CollectorStatus& c) {
+  std::string out = "{\"state\": " + json_string(c.state);
+  out += ", \"mqtt_connected\": ";
+  out += c.mqtt_connected ? "true" : "false";
+  out += ", \"mqtt_reconnects\": " + std::to_string(c.mqtt_reconnects);
+  out += ", \"updated_at\": " + json_string(iso8601_utc(c.updated_ms));
+  out += ", \"last_error\": " +
+         (c.last_error.empty() ? std::string("null") : json_string(c.last_error));
+  return out + "}";
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(std::string db_path, ServerOptions options)
+      : options_(std::move(options)), pool_(std::move(db_path)) {}
+  ~Impl() { stop(); }
+
+  void start() {
+    if (context_) return;
+    init_civetweb_once();
+    const std::string threads = std::to_string(options_.threads > 0 ? options_.threads : 1);
+    // No document root: nothing on disk is ever served. Requests larger than
+    // a few KiB or slower than 10 s are cut off by civetweb itself.
+    const char* config[] = {"listening_ports",
+                            options_.listen.c_str(),
+                            "num_threads",
+                            threads.c_str(),
+                            "request_timeout_ms",
+                            "10000",
+                            "max_request_size",
+                            "8192",
+                            "enable_keep_alive",
+                            "yes",
+                            "keep_alive_timeout_ms",
+                            "15000",
+                            nullptr};
+    mg_callbacks callbacks{};
+    callbacks.begin_request = &Impl::on_request;
+    // civetweb would print every malformed request a scanner sends; the
+    // client gets its 4xx, the log stays readable.
+    callbacks.log_message = [](const mg_connection*, const char*) { return 1; };
+    mg_init_data init{&callbacks, this, config};
+    char error_text[256] = "";
+    unsigned error_code = 0;
+    mg_error_data error{&error_code, error_text, sizeof error_text};
+    context_ = mg_start2(&init, &error);
+    if (!context_)
+      throw std::runtime_error("cannot listen on " + options_.listen + ": " +
+                               (error_text[0] ? error_text : "civetweb could not start"));
+    mg_server_port ports[4]{};
+    if (mg_get_server_ports(context_, 4, ports) > 0) port_ = ports[0].port;
+  }
+
+  void stop() {
+    if (context_) mg_stop(context_);
+    context_ = nullptr;
+  }
+
+  int port() const { return port_; }
+
+  std::string url() const {
+    std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    return "http://" + host + ":" + std::to_string(port_);
+  }
+
+ private:
+  static int on_request(mg_connection* conn) {
+    auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(conn)));
+    const mg_request_info* request = mg_get_request_info(conn);
+    const bool head = std::strcmp(request->request_method, "HEAD") == 0;
+    Response response;
+    try {
+      response = self->route(*request);
+    } catch (const std::exception& e) {
+      // The database went away or is corrupt: say so, keep serving.
+      response = text(503, std::string("database unavailable: ") + e.what());
+    }
+    send(conn, response, head);
+    return response.status;
+  }
+
+  static void send(mg_connection* conn, const Response& r, bool head) {
+    mg_response_header_start(conn, r.status);
+    mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
+    mg_response_header_add(conn, "Content-Length", std::to_string(r.body.size()).c_str(), -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    for (const auto& [name, value] : r.headers)
+      mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
+    mg_response_header_send(conn);
+    if (!head && !r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
+  }
+
+  Response route(const mg_request_info& request) {
+    const std::string_view method = request.request_method;
+    const std::string_view path = request.local_uri ? request.local_uri : "";
+    if (method != "GET" && method != "HEAD") {
+      Response r = text(405, "only GET and HEAD are served");
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      return r;
+    }
+    if (path == "/metrics") return metrics();
+    if (path == "/cooks") return cooks();
+    if (path == "/healthz") return health();
+    constexpr std::string_view prefix = "/cooks/", suffix = ".csv";
+    if (path.starts_with(prefix) && path.ends_with(suffix) &&
+        path.size() > prefix.size() + suffix.size())
+      return cook_csv(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()),
+                      request.query_string);
+    return text(404, "not found; " + std::string(kEndpoints));
+  }
+
+  // Runs `body` with a pooled connection; a failure drops the connection.
+  template <typename F>
+  Response with_reader(F&& body) {
+    auto lease = pool_.acquire();
+    try {
+      storage::CookReader reader(lease.db());
+      return body(reader);
+    } catch (...) {
+      lease.mark_broken();
+      throw;
+    }
+  }
+
+  Response metrics() {
+    return with_reader([&](storage::CookReader& reader) {
+      Response r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = scrape_metrics(reader, now_ms(), {.stale_after_ms = options_.stale_after_s * 1000});
+      return r;
+    });
+  }
+
+  Response cooks() {
+    return with_reader([&](storage::CookReader& reader) {
+      return json(200, cooks_json(reader.list_cooks(), now_ms(), options_.cook_gap_ms));
+    });
+  }
+
+  Response cook_csv(std::string_view id, const char* query) {
+    std::optional<TemperatureUnit> unit;
+    if (query && *query) {
+      char value[8] = "";
+      const std::size_t length = std::strlen(query);
+      const int found = mg_get_var(query, length, "unit", value, sizeof value);
+      const std::string_view v = found > 0 ? value : "";
+      if (v == "C" || v == "c")
+        unit = TemperatureUnit::Celsius;
+      else if (v == "F" || v == "f")
+        unit = TemperatureUnit::Fahrenheit;
+      else if (found != -1)
+        return text(400, "unit must be C or F");
+    }
+    if (!plausible_cook_id(id)) return text(404, "no such cook");
+    return with_reader([&](storage::CookReader& reader) {
+      const auto cook = reader.find_cook(id);
+      if (!cook) return text(404, "no such cook");
+      std::ostringstream csv;
+      write_cook_csv(reader, *cook, unit, csv);
+      Response r;
+      r.content_type = "text/csv; charset=utf-8";
+      r.body = std::move(csv).str();
+      const std::string day = iso8601_utc(cook->first_ms).substr(0, 10);
+      r.headers.emplace_back("Content-Disposition", "attachment; filename=\"thermomaven-" + day +
+                                                        "-probe" + std::to_string(cook->probe) +
+                                                        "-" + cook->cook_uuid + ".csv\"");
+      return r;
+    });
+  }
+
+  Response health() {
+    try {
+      return with_reader([&](storage::CookReader& reader) {
+        std::optional<CollectorStatus> collector =
+            options_.collector_state ? options_.collector_state() : reader.collector_status();
+        std::string body = "{\"status\": \"ok\", \"database\": \"readable\", \"collector\": ";
+        body += collector ? status_json(*collector) : "null";
+        return json(200, body + "}\n");
+      });
+    } catch (const std::exception& e) {
+      return json(503, "{\"status\": \"unavailable\", \"error\": " + json_string(e.what()) + "}\n");
+    }
+  }
+
+  ServerOptions options_;
+  ConnectionPool pool_;
+  mg_context* context_ = nullptr;
+  int port_ = 0;
+};
+
+HttpServer::HttpServer(std::string db_path, ServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(db_path), std::move(options))) {}
+HttpServer::~HttpServer() = default;
+void HttpServer::start() { impl_->start(); }
+void HttpServer::stop() { impl_->stop(); }
+int HttpServer::port() const { return impl_->port(); }
+std::string HttpServer::url() const { return impl_->url(); }
+
+}  // namespace thermomaven::exporter

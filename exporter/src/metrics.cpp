@@ -1,0 +1,224 @@
+#include "thermomaven/exporter/metrics.hpp"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace thermomaven::exporter {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+// The families of one scrape, in the order they are exposed. Indexes into
+// `families` are fixed by the enumeration so that adding a sample is cheap.
+enum Family : std::size_t {
+  kDeviceUp,
+  kDeviceBattery,
+  kDeviceRssi,
+  kDeviceLastReport,
+  kProbeTemperature,
+  kProbeTarget,
+  kProbeBattery,
+  kProbeElapsed,
+  kProbeRemaining,
+  kProbeCooking,
+  kProbeState,
+  kProbeOverheat,
+  kProbeCookInfo,
+  kMessages,
+  kRejected,
+  kReadingsStored,
+  kMqttConnected,
+  kMqttReconnects,
+  kCertExpiry,
+  kCollectorUpdated,
+  kBuildInfo,
+  kFamilyCount,
+};
+
+struct FamilySpec {
+  const char* name;
+  MetricType type;
+  const char* help;
+};
+
+constexpr FamilySpec kSpecs[kFamilyCount] = {
+    {"thermomaven_device_up", MetricType::Gauge,
+     "1 when the device's last report said online and is recent, else 0."},
+    {"thermomaven_device_battery_ratio", MetricType::Gauge, "Base station battery, 0 to 1."},
+    {"thermomaven_device_wifi_rssi_dbm", MetricType::Gauge, "Wi-Fi signal strength in dBm."},
+    {"thermomaven_device_last_report_timestamp_seconds", MetricType::Gauge,
+     "Time of the device's newest stored status report."},
+    {"thermomaven_probe_temperature_celsius", MetricType::Gauge,
+     "Probe temperature by sensor: food (the reported food temperature), t1 (tip) to t5, ambient."},
+    {"thermomaven_probe_target_temperature_celsius", MetricType::Gauge,
+     "Target food temperature of the current cook stage."},
+    {"thermomaven_probe_battery_ratio", MetricType::Gauge, "Probe battery, 0 to 1."},
+    {"thermomaven_probe_cook_elapsed_seconds", MetricType::Gauge, "Time since the cook started."},
+    {"thermomaven_probe_cook_remaining_seconds", MetricType::Gauge,
+     "The device's estimate of the time left; absent before it has one."},
+    {"thermomaven_probe_cooking", MetricType::Gauge, "1 while the probe is cooking, else 0."},
+    {"thermomaven_probe_state", MetricType::Gauge,
+     "1 for the probe's current cooking state, 0 for the other known states."},
+    {"thermomaven_probe_overheat", MetricType::Gauge, "1 when the probe reports overheating."},
+    {"thermomaven_probe_cook_info", MetricType::Gauge,
+     "Always 1; labels name the cook running on the probe."},
+    {"thermomaven_messages_total", MetricType::Counter,
+     "Messages the collector received, by kind."},
+    {"thermomaven_messages_rejected_total", MetricType::Counter,
+     "Messages the collector refused, by reason."},
+    {"thermomaven_readings_stored_total", MetricType::Counter,
+     "Probe readings the collector stored."},
+    {"thermomaven_mqtt_connected", MetricType::Gauge,
+     "1 while the collector is connected to the broker, as it last wrote."},
+    {"thermomaven_mqtt_reconnects_total", MetricType::Counter, "Reconnections to the broker."},
+    {"thermomaven_mqtt_client_cert_expiry_timestamp_seconds", MetricType::Gauge,
+     "When the collector's MQTT client certificate expires."},
+    {"thermomaven_collector_last_update_timestamp_seconds", MetricType::Gauge,
+     "When the collector last wrote its status to the database."},
+    {"thermomaven_build_info", MetricType::Gauge, "Always 1; the version label names the build."},
+};
+
+class Scrape {
+ public:
+  Scrape() {
+    families_.resize(kFamilyCount);
+    for (std::size_t i = 0; i < kFamilyCount; ++i) {
+      families_[i].name = kSpecs[i].name;
+      families_[i].help = kSpecs[i].help;
+      families_[i].type = kSpecs[i].type;
+    }
+  }
+
+  void add(Family family, const Labels& labels, double value) {
+    ClientMetric& m = families_[family].metric.emplace_back();
+    m.label = labels;
+    if (kSpecs[family].type == MetricType::Counter)
+      m.counter.value = value;
+    else
+      m.gauge.value = value;
+  }
+
+  template <typename T>
+  void add_if(Family family, const Labels& labels, const std::optional<T>& value,
+              double scale = 1) {
+    if (value) add(family, labels, static_cast<double>(*value) * scale);
+  }
+
+  std::string text() {
+    // A family without samples would be a HELP/TYPE pair for nothing.
+    std::erase_if(families_, [](const MetricFamily& f) { return f.metric.empty(); });
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, families_);
+    return std::move(out).str();
+  }
+
+ private:
+  std::vector<MetricFamily> families_;
+};
+
+Labels with(Labels labels, const char* name, std::string value) {
+  labels.push_back({name, std::move(value)});
+  return labels;
+}
+
+std::optional<double> celsius(const std::optional<std::int32_t>& tenths, TemperatureUnit unit) {
+  if (!tenths) return std::nullopt;
+  return to_celsius(*tenths, unit);
+}
+
+std::optional<int> as_int(const std::optional<bool>& flag) {
+  if (!flag) return std::nullopt;
+  return *flag ? 1 : 0;
+}
+
+void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
+               const storage::DeviceSnapshot::Probe& probe) {
+  const ProbeSample& v = probe.values;
+  const Labels labels = with(device, "probe", std::to_string(v.probe));
+  s.add_if(kProbeTemperature, with(labels, "sensor", "food"), celsius(v.temperature, unit));
+  for (std::size_t i = 0; i < v.zones.size(); ++i)
+    s.add_if(kProbeTemperature, with(labels, "sensor", "t" + std::to_string(i + 1)),
+             celsius(v.zones[i], unit));
+  s.add_if(kProbeTemperature, with(labels, "sensor", "ambient"), celsius(v.ambient, unit));
+  s.add_if(kProbeTarget, labels, celsius(v.target, unit));
+  s.add_if(kProbeBattery, labels, v.battery_pct, 0.01);
+  s.add_if(kProbeElapsed, labels, v.elapsed_s);
+  s.add_if(kProbeRemaining, labels, v.remaining_s);
+  s.add_if(kProbeCooking, labels, as_int(v.cooking));
+  if (!v.state.empty()) {
+    for (const std::string& state : kKnownProbeStates)
+      s.add(kProbeState, with(labels, "state", state), state == v.state ? 1 : 0);
+    if (std::find(kKnownProbeStates.begin(), kKnownProbeStates.end(), v.state) ==
+        kKnownProbeStates.end())
+      s.add(kProbeState, with(labels, "state", v.state), 1);
+  }
+  s.add_if(kProbeOverheat, labels, as_int(v.overheat));
+  if (probe.cook) {
+    Labels info = with(labels, "cook_uuid", probe.cook->cook_uuid);
+    info.push_back({"notes", probe.cook->notes.value_or("")});
+    info.push_back({"mode", probe.cook->mode});
+    s.add(kProbeCookInfo, info, 1);
+  }
+}
+
+void add_device(Scrape& s, const storage::DeviceSnapshot& d, std::int64_t now_ms,
+                const MetricsOptions& options) {
+  const Labels labels = {{"device_id", d.device_id}, {"device_name", d.name}, {"model", d.model}};
+  const bool reported = d.report_ms > 0;
+  const bool fresh =
+      reported && (options.stale_after_ms <= 0 || now_ms - d.report_ms <= options.stale_after_ms);
+  // A report without globalStatus still shows the device is talking.
+  s.add(kDeviceUp, labels, fresh && d.online.value_or(true) ? 1 : 0);
+  if (reported) s.add(kDeviceLastReport, labels, static_cast<double>(d.report_ms) / 1000.0);
+  if (!fresh) return;
+  s.add_if(kDeviceBattery, labels, d.battery_pct, 0.01);
+  s.add_if(kDeviceRssi, labels, d.wifi_rssi_dbm);
+  for (const auto& probe : d.probes) add_probe(s, labels, d.unit, probe);
+}
+
+void add_collector(Scrape& s, const CollectorStatus& c) {
+  for (const auto& [key, value] : c.counters) {
+    const auto& [name, label] = key;
+    if (name == "messages")
+      s.add(kMessages, {{"kind", label}}, static_cast<double>(value));
+    else if (name == "rejected")
+      s.add(kRejected, {{"reason", label}}, static_cast<double>(value));
+    else if (name == "readings_stored")
+      s.add(kReadingsStored, {}, static_cast<double>(value));
+  }
+  s.add(kMqttConnected, {}, c.mqtt_connected ? 1 : 0);
+  s.add(kMqttReconnects, {}, static_cast<double>(c.mqtt_reconnects));
+  s.add_if(kCertExpiry, {}, c.cert_expiry_s);
+  s.add(kCollectorUpdated, {}, static_cast<double>(c.updated_ms) / 1000.0);
+}
+
+}  // namespace
+
+const std::vector<std::string> kKnownProbeStates = {"cooking", "charged", "idle", "done",
+                                                    "resting"};
+
+const char* logger_version() { return TM_VERSION; }
+
+std::string render_metrics(const std::vector<storage::DeviceSnapshot>& devices,
+                           const std::optional<CollectorStatus>& collector, std::int64_t now_ms,
+                           const MetricsOptions& options) {
+  Scrape scrape;
+  for (const auto& device : devices) add_device(scrape, device, now_ms, options);
+  if (collector) add_collector(scrape, *collector);
+  scrape.add(kBuildInfo, {{"version", logger_version()}}, 1);
+  return scrape.text();
+}
+
+std::string scrape_metrics(storage::CookReader& reader, std::int64_t now_ms,
+                           const MetricsOptions& options) {
+  const storage::LatestState state = reader.latest_state();
+  return render_metrics(state.devices, state.collector, now_ms, options);
+}
+
+}  // namespace thermomaven::exporter
