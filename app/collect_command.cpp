@@ -1,0 +1,136 @@
+// collect and run: the live collector, alone or with the exporter.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "cli_args.hpp"
+#include "commands.hpp"
+#include "thermomaven/collector/config.hpp"
+#include "thermomaven/collector/http_client.hpp"
+#include "thermomaven/collector/live_collector.hpp"
+#include "thermomaven/collector/log.hpp"
+#include "thermomaven/exporter/http_server.hpp"
+
+namespace thermomaven::app {
+namespace {
+
+namespace tc = thermomaven::collector;
+
+// Flags spelled like the settings they override. There is deliberately no
+// --password: a password must never appear in a command line.
+const std::map<std::string, std::string> kFlagSettings = {
+    {"--email", "THERMOMAVEN_EMAIL"},
+    {"--password-file", "THERMOMAVEN_PASSWORD_FILE"},
+    {"--region", "THERMOMAVEN_REGION"},
+    {"--api-url", "THERMOMAVEN_API_URL"},
+    {"--mqtt-endpoint", "THERMOMAVEN_MQTT_ENDPOINT"},
+    {"--ca-file", "THERMOMAVEN_CA_FILE"},
+    {"--state-dir", "THERMOMAVEN_STATE_DIR"},
+    {"--db", "THERMOMAVEN_DB"},
+    {"--log-level", "THERMOMAVEN_LOG_LEVEL"},
+    {"--backoff-base-ms", "THERMOMAVEN_BACKOFF_BASE_MS"},  // for tests
+};
+
+// Says why, instead of a bare "unknown option", when someone tries it.
+void refuse_password_flag(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--password" || arg.rfind("--password=", 0) == 0)
+      throw UsageError("there is no --password flag: a password must never be in a command line; "
+                       "use --password-file FILE (mode 600) or THERMOMAVEN_PASSWORD_FILE");
+  }
+}
+
+tc::CollectorConfig load_config(const CliArgs& args) {
+  tc::Settings flags;
+  for (const auto& [flag, name] : kFlagSettings)
+    if (auto value = args.get(flag)) flags[name] = *value;
+  tc::Settings file;
+  if (auto path = args.get("--config")) file = tc::read_config_file(*path);
+  try {
+    return tc::resolve_config(flags, tc::environment_settings(), file);
+  } catch (const tc::ConfigError& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::set<std::string> valued_flags(std::set<std::string> extra) {
+  for (const auto& [flag, name] : kFlagSettings) extra.insert(flag);
+  extra.insert("--config");
+  return extra;
+}
+
+// SIGINT and SIGTERM are blocked in every thread (Paho's and curl's inherit
+// the mask) and taken by one thread that asks the collector to stop.
+class SignalStopper {
+ public:
+  explicit SignalStopper(tc::LiveCollector& collector) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this, &collector] {
+      for (;;) {
+        int signal = 0;
+        if (sigwait(&set_, &signal) != 0) continue;
+        if (done_) return;
+        tc::log_info("collector", signal == SIGINT ? "SIGINT: stopping" : "SIGTERM: stopping");
+        collector.stop();
+      }
+    });
+  }
+  ~SignalStopper() {
+    done_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+
+ private:
+  sigset_t set_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+int run_collector(const tc::CollectorConfig& config) {
+  tc::set_log_level(config.log_level);
+  tc::http_global_init();
+  tc::LiveCollector collector(config);
+  SignalStopper stopper(collector);
+  return collector.run();
+}
+
+}  // namespace
+
+int collect_command(int argc, char** argv) {
+  refuse_password_flag(argc, argv);
+  CliArgs args(argc, argv, valued_flags({}), {});
+  if (!args.positional().empty()) throw UsageError("unexpected argument " + args.positional()[0]);
+  return run_collector(load_config(args));
+}
+
+int run_command(int argc, char** argv) {
+  refuse_password_flag(argc, argv);
+  CliArgs args(argc, argv, valued_flags({"--listen"}), {});
+  if (!args.positional().empty()) throw UsageError("unexpected argument " + args.positional()[0]);
+  const tc::CollectorConfig config = load_config(args);
+  tc::set_log_level(config.log_level);
+  tc::http_global_init();
+  tc::LiveCollector collector(config);  // creates and migrates the database first
+  exporter::ServerOptions options;
+  options.listen = args.get_or("--listen", "127.0.0.1:9469");
+  SignalStopper stopper(collector);  // before any thread starts: they inherit the mask
+  exporter::HttpServer server(config.db_path, options);
+  server.start();
+  tc::log_info("exporter", "serving metrics, cooks and CSV on " + server.url());
+  const int code = collector.run();
+  server.stop();
+  return code;
+}
+
+}  // namespace thermomaven::app

@@ -1,0 +1,83 @@
+// The signed REST API of the ThermoMaven cloud (protocol.md): login with the
+// password's MD5, the session kept in the state directory and reused, one
+// fresh login and retry when the cloud says the token is no longer valid,
+// the MQTT certificate grant and the keystore download.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "thermomaven/collector/http_client.hpp"
+#include "thermomaven/collector/state_dir.hpp"
+
+namespace thermomaven::collector {
+
+// A failed API call, with a one-line reason that never holds a secret.
+class ApiError : public std::runtime_error {
+ public:
+  enum class Kind {
+    Transport,     // no answer (network, TLS, timeout)
+    BadResponse,   // HTTP error status or a body that is not the expected JSON
+    TokenInvalid,  // 4001/4002/4003 or a message about the token
+    Refused,       // any other non-zero code
+    LoginRefused,  // the login itself was refused: wrong password, unknown account, bad signature
+  };
+  ApiError(Kind kind, std::string code, const std::string& what)
+      : std::runtime_error(what), kind(kind), code(std::move(code)) {}
+  Kind kind;
+  std::string code;  // the cloud's code, empty when there was none
+};
+
+struct ApiSettings {
+  std::string base_url;  // https://host[:port]
+  std::string region = "US";
+  std::string lang = "en_US";
+  std::string app_key;
+  std::string email;
+  std::string password;  // secret; only its MD5 leaves the process
+};
+
+struct CertificateGrant {
+  std::string p12_url;
+  std::string p12_md5;
+  std::string p12_password;  // secret
+  std::string client_id;
+  std::vector<std::string> sub_topics;
+};
+
+class CloudApi {
+ public:
+  CloudApi(ApiSettings settings, HttpClient& http, StateDir& state);
+
+  // Uses the stored session if there is one for this account, else logs in.
+  void ensure_session();
+  const StoredSession& session() const { return session_; }
+  int logins() const { return logins_; }
+
+  CertificateGrant apply_for_certificate();
+  // The keystore bytes at p12Url (a plain GET).
+  std::string download(const std::string& url);
+
+  // A signed POST; returns the raw `data` JSON text. Retries once after a
+  // fresh login when the token was refused.
+  std::string call(const std::string& path, const std::string& body);
+
+ private:
+  void login();
+  std::string call_once(const std::string& path, const std::string& body);
+  std::vector<std::string> signed_headers(const std::string& body);
+
+  ApiSettings settings_;
+  HttpClient& http_;
+  StateDir& state_;
+  std::string device_sn_;
+  StoredSession session_;
+  int logins_ = 0;
+};
+
+// Escapes text for a JSON string literal (without the quotes).
+std::string json_escape(std::string_view text);
+
+}  // namespace thermomaven::collector

@@ -1,0 +1,35 @@
+// The live collector: logs into the cloud, gets an MQTT certificate, follows
+// every device of the account over MQTT and stores each message through the
+// same Ingestor path as `thermomaven import`. Paho's threads only enqueue;
+// one writer thread owns the database; the thread that calls run() drives
+// login, certificates, connection, subscriptions and reconnect backoff.
+#pragma once
+
+#include <memory>
+
+#include "thermomaven/collector/config.hpp"
+
+namespace thermomaven::collector {
+
+class LiveCollector {
+ public:
+  // Opens the database and the state directory; throws on failure
+  // (storage::StorageError, std::runtime_error) before anything connects.
+  explicit LiveCollector(const CollectorConfig& config);
+  ~LiveCollector();
+  LiveCollector(const LiveCollector&) = delete;
+  LiveCollector& operator=(const LiveCollector&) = delete;
+
+  // Runs until stop(). Returns 0 after a stop (everything received is then
+  // committed), 1 when the cloud refused the account's login for good
+  // (wrong password, unknown account, refused signature).
+  int run();
+  // Thread-safe; returns at once.
+  void stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace thermomaven::collector

@@ -1,0 +1,124 @@
+#include "thermomaven/collector/state_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include "thermomaven/collector/signing.hpp"
+
+namespace thermomaven::collector {
+namespace {
+
+constexpr const char* kSessionFile = "session";
+constexpr const char* kInstallIdFile = "install-id";
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+std::optional<std::string> read_small_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool is_hex32(const std::string& text) {
+  return text.size() == 32 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+StateDir::StateDir(std::string path) : path_(std::move(path)) {
+  std::error_code ec;
+  std::filesystem::create_directories(path_, ec);
+  if (ec) throw std::runtime_error("cannot create state directory " + path_ + ": " + ec.message());
+  if (::chmod(path_.c_str(), 0700) != 0) fail("cannot make state directory " + path_ + " private");
+}
+
+void StateDir::write_private_file(const std::string& name, const std::string& content) {
+  const std::string final_path = path_ + "/" + name;
+  const std::string temp_path = final_path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail("cannot write " + temp_path);
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int saved = errno;
+      ::close(fd);
+      ::unlink(temp_path.c_str());
+      errno = saved;
+      fail("cannot write " + temp_path);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fchmod(fd, 0600) != 0 || ::fsync(fd) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    ::unlink(temp_path.c_str());
+    errno = saved;
+    fail("cannot write " + temp_path);
+  }
+  ::close(fd);
+  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temp_path.c_str());
+    errno = saved;
+    fail("cannot replace " + final_path);
+  }
+}
+
+std::string StateDir::device_sn() {
+  const std::string path = path_ + "/" + kInstallIdFile;
+  if (auto text = read_small_file(path)) {
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+    if (is_hex32(*text)) return md5_hex(*text);
+  }
+  const std::string id = random_hex(16);
+  write_private_file(kInstallIdFile, id + "\n");
+  return md5_hex(id);
+}
+
+std::optional<StoredSession> StateDir::load_session() const {
+  auto text = read_small_file(path_ + "/" + kSessionFile);
+  if (!text) return std::nullopt;
+  StoredSession session;
+  std::istringstream lines(*text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (key == "email") session.email = value;
+    else if (key == "token") session.token = value;
+    else if (key == "user_id") session.user_id = value;
+    else if (key == "unit") session.unit = value == "C" ? TemperatureUnit::Celsius
+                                                        : TemperatureUnit::Fahrenheit;
+  }
+  if (session.token.empty() || session.user_id.empty()) return std::nullopt;
+  return session;
+}
+
+void StateDir::save_session(const StoredSession& session) {
+  for (const std::string* field : {&session.email, &session.token, &session.user_id})
+    if (field->find('\n') != std::string::npos)
+      throw std::runtime_error("refusing to store a session field with a newline");
+  write_private_file(kSessionFile, "email=" + session.email + "\ntoken=" + session.token +
+                                       "\nuser_id=" + session.user_id + "\nunit=" +
+                                       unit_letter(session.unit) + "\n");
+}
+
+void StateDir::clear_session() { ::unlink((path_ + "/" + kSessionFile).c_str()); }
+
+}  // namespace thermomaven::collector

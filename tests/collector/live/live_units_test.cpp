@@ -1,0 +1,252 @@
+// The live collector's pieces that need no cloud: the signature of
+// protocol.md, configuration precedence, the state directory, backoff,
+// PKCS#12 keystores made with the openssl CLI, and the log line format.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <set>
+
+#include "live_test_support.hpp"
+#include "thermomaven/collector/backoff.hpp"
+#include "thermomaven/collector/config.hpp"
+#include "thermomaven/collector/keystore.hpp"
+#include "thermomaven/collector/log.hpp"
+#include "thermomaven/collector/signing.hpp"
+#include "thermomaven/collector/state_dir.hpp"
+
+namespace tc = thermomaven::collector;
+using live_test::TempDir;
+
+namespace {
+
+tc::HeaderList vector_headers(const std::string& token, const std::string& nonce) {
+  // Deliberately not in sorted order: the signer must sort.
+  return {{"x-token", token},
+          {"x-timestamp", "1764201600000"},
+          {"x-appId", "ap4060eff28137181bd"},
+          {"x-region", "US"},
+          {"x-nonce", nonce},
+          {"x-lang", "en_US"},
+          {"x-deviceSn", "00f6f49c34fe43d4f05519140652f2c3"},
+          {"x-appVersion", "1906"}};
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+}  // namespace
+
+TEST_CASE("md5 helpers match protocol.md's examples") {
+  CHECK(tc::md5_hex("correct horse") == "3cb4e732631f47e6eb961f34554b7cde");
+  CHECK(tc::md5_hex("example-install") == "00f6f49c34fe43d4f05519140652f2c3");
+  const std::string nonce = tc::random_hex(16);
+  CHECK(nonce.size() == 32);
+  CHECK(nonce.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(tc::random_hex(16) != nonce);
+}
+
+TEST_CASE("the signature matches protocol.md's test vectors") {
+  const std::string login_body =
+      R"({"accountName":"cook@example.com","accountPassword":"3cb4e732631f47e6eb961f34554b7cde","deviceInfo":"thermomaven-logger"})";
+  CHECK(tc::request_signature(tc::kAppKey, vector_headers("none", "0f8e3c2a9b6d4e1f8a7b6c5d4e3f2a1b"),
+                              login_body) == "e819b9e96af98d95d6a9e7a1f21309b3");
+  CHECK(tc::request_signature(tc::kAppKey, vector_headers("tok_8c1f", std::string(32, 'a')), "") ==
+        "9bc6d590cefda37698309b22823a6f11");
+}
+
+TEST_CASE("the signature ignores x-sign, blank bodies and newlines") {
+  auto headers = vector_headers("tok_8c1f", std::string(32, 'a'));
+  const std::string bare = tc::request_signature(tc::kAppKey, headers, "");
+  CHECK(tc::request_signature(tc::kAppKey, headers, "  \n") == bare);
+  headers.push_back({"x-sign", "whatever"});
+  CHECK(tc::request_signature(tc::kAppKey, headers, "") == bare);
+  CHECK(tc::request_signature(tc::kAppKey, headers, "{\"a\":\n1}") ==
+        tc::request_signature(tc::kAppKey, headers, "{\"a\":1}"));
+  CHECK(tc::request_signature("another key", headers, "") != bare);
+}
+
+TEST_CASE("configuration: flags beat the environment, which beats the file") {
+  TempDir dir;
+  const std::string password_file = dir.file("password");
+  live_test::write_private_file(password_file, "from-file\n");
+  tc::Settings file = {{"THERMOMAVEN_EMAIL", "file@example.com"},
+                       {"THERMOMAVEN_PASSWORD", "from-config"},
+                       {"THERMOMAVEN_REGION", "DE"},
+                       {"THERMOMAVEN_DB", "file.db"}};
+  tc::Settings env = {{"THERMOMAVEN_EMAIL", "env@example.com"},
+                      {"THERMOMAVEN_DB", "env.db"}};
+  tc::Settings flags = {{"THERMOMAVEN_DB", "flag.db"}};
+
+  auto config = tc::resolve_config(flags, env, file);
+  CHECK(config.email == "env@example.com");
+  CHECK(config.password == "from-config");
+  CHECK(config.db_path == "flag.db");
+  CHECK(config.region == "DE");
+  CHECK(config.api_url == "https://api.iot.thermomaven.de");
+  CHECK(config.mqtt.host == "a2ubmaqm3a642j-ats.iot.eu-central-1.amazonaws.com");
+  CHECK(config.mqtt.port == 8883);
+
+  env["THERMOMAVEN_PASSWORD_FILE"] = password_file;  // a file wins over a password
+  config = tc::resolve_config(flags, env, file);
+  CHECK(config.password == "from-file");
+}
+
+TEST_CASE("configuration defaults and endpoints") {
+  auto config = tc::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}}, {});
+  CHECK(config.region == "US");
+  CHECK(config.api_url == "https://api.iot.thermomaven.com");
+  CHECK(config.mqtt.host == "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com");
+  CHECK(config.db_path == "./thermomaven.db");
+  CHECK(config.backoff_base_ms == 5000);
+  CHECK(config.backoff_max_ms == 120000);
+
+  CHECK(tc::parse_endpoint("127.0.0.1:1884").port == 1884);
+  CHECK(tc::parse_endpoint("127.0.0.1:1884").host == "127.0.0.1");
+  CHECK(tc::parse_endpoint("broker.example").port == 8883);
+  CHECK_THROWS_AS(tc::parse_endpoint("host:0"), tc::ConfigError);
+  CHECK_THROWS_AS(tc::parse_endpoint("host:http"), tc::ConfigError);
+  CHECK_THROWS_AS(tc::parse_endpoint(":1883"), tc::ConfigError);
+
+  CHECK_THROWS_WITH(tc::resolve_config({}, {{"THERMOMAVEN_PASSWORD", "p"}}, {}),
+                    Catch::Contains("THERMOMAVEN_EMAIL"));
+  CHECK_THROWS_WITH(tc::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}}, {}),
+                    Catch::Contains("THERMOMAVEN_PASSWORD_FILE"));
+  CHECK_THROWS_WITH(tc::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"},
+                                            {"THERMOMAVEN_PASSWORD", "p"},
+                                            {"THERMOMAVEN_API_URL", "http://plain"}},
+                                       {}),
+                    Catch::Contains("https://"));
+}
+
+TEST_CASE("a password file readable by others is refused") {
+  TempDir dir;
+  const std::string path = dir.file("password");
+  live_test::write_private_file(path, "secret-words\n");
+  CHECK(tc::read_password_file(path) == "secret-words");
+  REQUIRE(::chmod(path.c_str(), 0644) == 0);
+  try {
+    tc::read_password_file(path);
+    FAIL("a world-readable password file was accepted");
+  } catch (const tc::ConfigError& e) {
+    const std::string what = e.what();
+    CHECK_THAT(what, Catch::Contains("readable by other users") && Catch::Contains("chmod 600"));
+    CHECK_THAT(what, !Catch::Contains("secret-words"));
+  }
+}
+
+TEST_CASE("config files: KEY=VALUE, comments, quotes; typos and exposed passwords refused") {
+  TempDir dir;
+  const std::string path = dir.file("thermomaven.conf");
+  live_test::write_private_file(path,
+                                "# account\n\nTHERMOMAVEN_EMAIL = \"cook@example.com\"\n"
+                                "export THERMOMAVEN_REGION=de\nTHERMOMAVEN_PASSWORD=pw\n");
+  auto settings = tc::read_config_file(path);
+  CHECK(settings["THERMOMAVEN_EMAIL"] == "cook@example.com");
+  CHECK(tc::resolve_config({}, {}, settings).region == "DE");
+  REQUIRE(::chmod(path.c_str(), 0644) == 0);
+  CHECK_THROWS_WITH(tc::read_config_file(path), Catch::Contains("readable by other users"));
+
+  live_test::write_private_file(path, "THERMOMAVEN_EMIAL=cook@example.com\n");
+  CHECK_THROWS_WITH(tc::read_config_file(path), Catch::Contains("unknown setting 'THERMOMAVEN_EMIAL'"));
+}
+
+TEST_CASE("state directory: private, stable device serial, atomic session") {
+  TempDir dir;
+  const std::string path = dir.file("state/nested");
+  std::string serial;
+  {
+    tc::StateDir state(path);
+    CHECK(mode_of(path) == 0700);
+    serial = state.device_sn();
+    CHECK(serial.size() == 32);
+    CHECK(state.device_sn() == serial);
+    CHECK_FALSE(state.load_session().has_value());
+    state.save_session({"cook@example.com", "tok-123", "42", thermomaven::TemperatureUnit::Celsius});
+    CHECK(mode_of(path + "/session") == 0600);
+    CHECK(mode_of(path + "/install-id") == 0600);
+  }
+  REQUIRE(::chmod(path.c_str(), 0755) == 0);
+  tc::StateDir again(path);
+  CHECK(mode_of(path) == 0700);
+  CHECK(again.device_sn() == serial);
+  auto session = again.load_session();
+  REQUIRE(session.has_value());
+  CHECK(session->token == "tok-123");
+  CHECK(session->user_id == "42");
+  CHECK(session->email == "cook@example.com");
+  CHECK(session->unit == thermomaven::TemperatureUnit::Celsius);
+  for (const auto& entry : std::filesystem::directory_iterator(path))
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
+  again.clear_session();
+  CHECK_FALSE(again.load_session().has_value());
+  CHECK(tc::StateDir(dir.file("other")).device_sn() != serial);
+}
+
+TEST_CASE("backoff doubles from the base to the cap, with jitter") {
+  tc::Backoff backoff(5000, 120000, 7);
+  std::vector<std::int64_t> delays;
+  for (int i = 0; i < 8; ++i) delays.push_back(backoff.next_delay_ms());
+  const std::int64_t ceilings[] = {5000, 10000, 20000, 40000, 80000, 120000, 120000, 120000};
+  for (int i = 0; i < 8; ++i) {
+    CHECK(delays[i] >= ceilings[i] / 2);
+    CHECK(delays[i] <= ceilings[i]);
+  }
+  std::set<std::int64_t> distinct(delays.begin() + 5, delays.end());
+  CHECK(distinct.size() > 1);  // jittered, not in lockstep
+  backoff.reset();
+  CHECK(backoff.next_delay_ms() <= 5000);
+}
+
+TEST_CASE("log lines: UTC timestamp, level, component, one line") {
+  const std::string line =
+      tc::format_log_line(1795773600123, tc::LogLevel::Info, "mqtt", "connected to h:1\nnext");
+  CHECK(line == "2026-11-27T10:00:00.123Z INFO  mqtt: connected to h:1 next");
+  CHECK(tc::format_log_line(0, tc::LogLevel::Error, "api", "x") == "1970-01-01T00:00:00.000Z ERROR api: x");
+  CHECK(tc::parse_log_level("debug") == tc::LogLevel::Debug);
+  CHECK_FALSE(tc::parse_log_level("loud").has_value());
+}
+
+TEST_CASE("PKCS#12 keystores made by openssl open, legacy ones too") {
+  TempDir dir;
+  live_test::make_test_pki(dir.path().string());
+  for (bool legacy : {false, true}) {
+    for (bool with_ca : {true, false}) {
+      CAPTURE(legacy, with_ca);
+      const std::string p12 = dir.file(std::string("client") + (legacy ? "-legacy" : "") +
+                                       (with_ca ? "-ca" : "") + ".p12");
+      live_test::make_p12(dir.path().string(), p12, "k3y-pass", legacy, with_ca);
+      const auto credentials = tc::open_pkcs12(live_test::read_file(p12), "k3y-pass");
+      CHECK(credentials.subject_cn == "android-42-US-0123456789abcdef0123456789abcdef");
+      CHECK_THAT(credentials.certificate_pem, Catch::StartsWith("-----BEGIN CERTIFICATE-----"));
+      CHECK_THAT(credentials.private_key_pem, Catch::Contains("PRIVATE KEY-----"));
+      CHECK(credentials.chain_from_keystore == with_ca);
+      if (with_ca) {
+        CHECK(credentials.trust_pem == live_test::read_file(dir.file("ca.pem")));
+      } else {
+        CHECK(credentials.trust_pem == std::string(tc::kAmazonRootCa1Pem));
+      }
+      CHECK(credentials.not_after_s - credentials.not_before_s == 30 * 86400);
+      CHECK(tc::renewal_time_s(credentials) == credentials.not_after_s - 3 * 86400);
+      try {
+        tc::open_pkcs12(live_test::read_file(p12), "wrong");
+        FAIL("a wrong keystore password was accepted");
+      } catch (const tc::KeystoreError& e) {
+        CHECK_THAT(std::string(e.what()), Catch::Contains("cannot open the PKCS#12 keystore"));
+        CHECK_THAT(std::string(e.what()), !Catch::Contains("k3y-pass"));
+      }
+    }
+  }
+  CHECK_THROWS_WITH(tc::open_pkcs12("<html>not a keystore</html>", "x"),
+                    Catch::Contains("not a PKCS#12"));
+}
+
+TEST_CASE("the built-in Amazon Root CA 1 is the real one") {
+  const std::string system_copy = "/usr/share/ca-certificates/mozilla/Amazon_Root_CA_1.crt";
+  // ca-certificates is one of the packages scripts/lib.sh installs.
+  CHECK(live_test::read_file(system_copy) == std::string(tc::kAmazonRootCa1Pem));
+  CHECK(tc::md5_hex(tc::kAmazonRootCa1Pem).size() == 32);
+}
