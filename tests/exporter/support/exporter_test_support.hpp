@@ -162,6 +162,10 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string error;
+  std::string header(const std::string& lower_case_name) const {
+    auto it = headers.find(lower_case_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
 };
 
 inline HttpResponse http_request(const std::string& url, const std::string& method = "GET") {
