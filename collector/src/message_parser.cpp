@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace thermomaven::collector {
@@ -24,7 +25,7 @@ void Message::clear() {
   cmd_type.clear();
   cmd_id.clear();
   topic.clear();
-  report.probes.clear();
+  // report.probes keeps its storage: the parser reuses it and sets its size.
   devices.clear();
   latest_reports.clear();
   receipt = CommandReceipt{};
@@ -61,17 +62,12 @@ bool read_text(ondemand::value v, std::string& out) {
 // the wrong type and reads as absent. Fractions are rounded: tenths are
 // integers on every device seen, but a rounded value beats a lost one.
 std::optional<std::int64_t> read_int(ondemand::value v) {
-  ondemand::number_type type;
-  if (v.get_number_type().get(type) != SUCCESS) return std::nullopt;
-  if (type == ondemand::number_type::signed_integer) {
-    std::int64_t i;
-    if (v.get_int64().get(i) == SUCCESS) return i;
-  } else if (type == ondemand::number_type::floating_point_number) {
-    double d;
-    if (v.get_double().get(d) == SUCCESS && std::isfinite(d) && std::fabs(d) < 9e15)
-      return static_cast<std::int64_t>(std::llround(d));
-  }
-  return std::nullopt;  // unsigned beyond int64, or not a number
+  std::int64_t i;
+  if (v.get_int64().get(i) == SUCCESS) return i;  // the common case, parsed once
+  double d;
+  if (v.get_double().get(d) == SUCCESS && std::isfinite(d) && std::fabs(d) < 9e15)
+    return static_cast<std::int64_t>(std::llround(d));
+  return std::nullopt;  // not a number, or unsigned beyond int64
 }
 
 std::optional<std::int32_t> read_int32(ondemand::value v) {
@@ -135,16 +131,31 @@ bool is_object(ondemand::value& v) {
   return v.type().get(t) == SUCCESS && t == ondemand::json_type::object;
 }
 
+// An object key, compared in place against the names we know. Every parse
+// buffer is padded, so reading a name's length past the key's start is
+// safe; a key containing escapes never equals a name, and unknown keys are
+// ignored anyway.
+class Key {
+ public:
+  explicit Key(const char* raw) : raw_(raw) {}
+  template <std::size_t N>
+  bool is(const char (&name)[N]) const {
+    return std::memcmp(raw_, name, N - 1) == 0 && raw_[N - 1] == '"';
+  }
+  char operator[](std::size_t i) const { return raw_[i]; }
+
+ private:
+  const char* raw_;
+};
+
 // Iterates the fields of an object, calling visit(key, value). Returns the
 // first structural error (truncated or malformed JSON), SUCCESS otherwise.
 template <typename Visit>
 error_code for_each_field(ondemand::object object, Visit&& visit) {
-  for (auto field : object) {
-    std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
-    ondemand::value value;
-    if (auto e = field.value().get(value)) return e;
-    if (auto e = visit(key, value)) return e;
+  for (auto result : object) {
+    ondemand::field field;
+    if (auto e = std::move(result).get(field)) return e;
+    if (auto e = visit(Key(field.key().raw()), field.value())) return e;
   }
   return SUCCESS;
 }
@@ -168,79 +179,145 @@ int probe_number(std::string_view color) {
   return 0;
 }
 
+enum class ProbeField {
+  Other, Temperature, Zones, Ambient, SetParams, Color, State, Mode, CookUuid, Notes, Serial,
+  Battery, Elapsed, Total, Remaining, Cooking, Overheat,
+};
+
+// Probe entries are the bulk of every report: dispatch on the key's first
+// letter so that each key costs one or two comparisons, not twenty.
+ProbeField probe_field(Key key) {
+  switch (key[0]) {
+    case 'a': return key.is("areaTemperature") ? ProbeField::Zones : ProbeField::Other;
+    case 'b': return key.is("batteryValue") ? ProbeField::Battery : ProbeField::Other;
+    case 'c':
+      if (key[1] == 'u') {
+        if (key.is("curTemperature")) return ProbeField::Temperature;
+        if (key.is("curAmbientTemperature")) return ProbeField::Ambient;
+        if (key.is("curCookSec")) return ProbeField::Elapsed;
+        if (key.is("curRemainedSec")) return ProbeField::Remaining;
+        return ProbeField::Other;
+      }
+      if (key.is("cookingState")) return ProbeField::State;
+      if (key.is("cookingMode")) return ProbeField::Mode;
+      if (key.is("cookUuid")) return ProbeField::CookUuid;
+      if (key.is("cooking")) return ProbeField::Cooking;
+      return ProbeField::Other;
+    case 'd': return key.is("deviceSn") ? ProbeField::Serial : ProbeField::Other;
+    case 'o': return key.is("overheat") ? ProbeField::Overheat : ProbeField::Other;
+    case 'p':
+      if (key.is("probeColor")) return ProbeField::Color;
+      return key.is("probeNotes") ? ProbeField::Notes : ProbeField::Other;
+    case 's': return key.is("setParams") ? ProbeField::SetParams : ProbeField::Other;
+    case 't': return key.is("totalCookSec") ? ProbeField::Total : ProbeField::Other;
+    default: return ProbeField::Other;
+  }
+}
+
+error_code parse_target(ondemand::value v, ProbeSample& p) {
+  bool first = true;
+  return for_each_element(v, [&](ondemand::value stage) -> error_code {
+    ondemand::object o;
+    if (!first || stage.get_object().get(o) != SUCCESS) return SUCCESS;
+    first = false;  // the first stage is the current one
+    return for_each_field(o, [&](Key k, ondemand::value t) -> error_code {
+      if (k.is("setTemperature")) p.target = read_int32(t);
+      return SUCCESS;
+    });
+  });
+}
+
 error_code parse_probe(ondemand::object object, ProbeSample& p) {
-  return for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
-    if (key == "curTemperature") p.temperature = read_int32(v);
-    else if (key == "areaTemperature") {
-      std::size_t i = 0;
-      return for_each_element(v, [&](ondemand::value zone) -> error_code {
-        if (i < p.zones.size()) p.zones[i] = read_int32(zone);
-        ++i;
-        return SUCCESS;
-      });
-    } else if (key == "curAmbientTemperature") p.ambient = read_int32(v);
-    else if (key == "setParams") {
-      bool first = true;
-      return for_each_element(v, [&](ondemand::value stage) -> error_code {
-        ondemand::object o;
-        if (!first || stage.get_object().get(o) != SUCCESS) return SUCCESS;
-        first = false;
-        return for_each_field(o, [&](std::string_view k, ondemand::value t) -> error_code {
-          if (k == "setTemperature") p.target = read_int32(t);
+  return for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
+    switch (probe_field(key)) {
+      case ProbeField::Temperature: p.temperature = read_int32(v); break;
+      case ProbeField::Zones: {
+        std::size_t i = 0;
+        return for_each_element(v, [&](ondemand::value zone) -> error_code {
+          if (i < p.zones.size()) p.zones[i] = read_int32(zone);
+          ++i;
           return SUCCESS;
         });
-      });
-    } else if (key == "probeColor") {
-      std::string_view color;
-      if (v.get_string().get(color) == SUCCESS) p.probe = probe_number(color);
-    } else if (key == "cookingState") read_text(v, p.state);
-    else if (key == "cookingMode") read_text(v, p.mode);
-    else if (key == "cookUuid") read_text(v, p.cook_uuid);
-    else if (key == "probeNotes") p.has_notes = read_text(v, p.notes);
-    else if (key == "deviceSn") read_text(v, p.serial);
-    else if (key == "batteryValue") p.battery_pct = read_int32(v);
-    else if (key == "curCookSec") p.elapsed_s = read_int32(v);
-    else if (key == "totalCookSec") p.total_s = read_int32(v);
-    else if (key == "curRemainedSec") p.remaining_s = read_int32(v);
-    else if (key == "cooking") p.cooking = read_bool(v);
-    else if (key == "overheat") p.overheat = read_bool(v);
+      }
+      case ProbeField::Ambient: p.ambient = read_int32(v); break;
+      case ProbeField::SetParams: return parse_target(v, p);
+      case ProbeField::Color: {
+        std::string_view color;
+        if (v.get_string().get(color) == SUCCESS) p.probe = probe_number(color);
+        break;
+      }
+      case ProbeField::State: read_text(v, p.state); break;
+      case ProbeField::Mode: read_text(v, p.mode); break;
+      case ProbeField::CookUuid: read_text(v, p.cook_uuid); break;
+      case ProbeField::Notes: p.has_notes = read_text(v, p.notes); break;
+      case ProbeField::Serial: read_text(v, p.serial); break;
+      case ProbeField::Battery: p.battery_pct = read_int32(v); break;
+      case ProbeField::Elapsed: p.elapsed_s = read_int32(v); break;
+      case ProbeField::Total: p.total_s = read_int32(v); break;
+      case ProbeField::Remaining: p.remaining_s = read_int32(v); break;
+      case ProbeField::Cooking: p.cooking = read_bool(v); break;
+      case ProbeField::Overheat: p.overheat = read_bool(v); break;
+      case ProbeField::Other: break;
+    }
     return SUCCESS;
   });
 }
 
+// Clears a probe for reuse, keeping its strings' storage: reports arrive
+// many times a second and should not allocate.
+void reset_probe(ProbeSample& p) {
+  p.probe = 0;
+  p.state.clear();
+  p.mode.clear();
+  p.cook_uuid.clear();
+  p.notes.clear();
+  p.has_notes = false;
+  p.serial.clear();
+  p.temperature = p.ambient = p.target = p.elapsed_s = p.total_s = p.remaining_s = p.battery_pct = std::nullopt;
+  p.zones = {};
+  p.cooking = p.overheat = std::nullopt;
+}
+
 error_code parse_status(ondemand::object object, StatusReport& r) {
-  return for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
-    if (key == "probes") {
+  r.online = std::nullopt;
+  r.battery_pct = r.wifi_rssi_dbm = std::nullopt;
+  std::size_t count = 0;
+  error_code e = for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
+    if (key.is("probes")) {
       return for_each_element(v, [&](ondemand::value entry) -> error_code {
         ondemand::object o;
-        if (entry.get_object().get(o) != SUCCESS || r.probes.size() >= kMaxProbes) return SUCCESS;
-        ProbeSample& p = r.probes.emplace_back();
-        if (auto e = parse_probe(o, p)) return e;
+        if (entry.get_object().get(o) != SUCCESS || count >= kMaxProbes) return SUCCESS;
+        if (count == r.probes.size()) r.probes.emplace_back();
+        ProbeSample& p = r.probes[count];
+        reset_probe(p);
+        if (auto err = parse_probe(o, p)) return err;
         // Without a readable probeColor, the position in the list places it.
-        if (p.probe == 0) p.probe = static_cast<int>(r.probes.size());
-        if (p.probe > 4) r.probes.pop_back();
+        if (p.probe == 0) p.probe = static_cast<int>(count + 1);
+        if (p.probe <= 4) ++count;
         return SUCCESS;
       });
     }
-    if (key == "globalStatus") {
+    if (key.is("globalStatus")) {
       std::string_view s;
       if (v.get_string().get(s) == SUCCESS) {
         if (s == "online") r.online = true;
         else if (s == "offline") r.online = false;
       }
-    } else if (key == "batteryValue") r.battery_pct = read_int32(v);
-    else if (key == "wifiRssi") r.wifi_rssi_dbm = read_int32(v);
+    } else if (key.is("batteryValue")) r.battery_pct = read_int32(v);
+    else if (key.is("wifiRssi")) r.wifi_rssi_dbm = read_int32(v);
     return SUCCESS;
   });
+  r.probes.resize(count);
+  return e;
 }
 
 error_code parse_receipt(ondemand::object object, CommandReceipt& r) {
-  return for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
-    if (key == "cmdId") read_text(v, r.cmd_id);
-    else if (key == "cmdType") read_text(v, r.cmd_type);
-    else if (key == "executeResult") read_text(v, r.execute_result);
-    else if (key == "errorCode") r.error_code = read_int(v);
-    else if (key == "cmdError") r.cmd_error = read_int(v);
+  return for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
+    if (key.is("cmdId")) read_text(v, r.cmd_id);
+    else if (key.is("cmdType")) read_text(v, r.cmd_type);
+    else if (key.is("executeResult")) read_text(v, r.execute_result);
+    else if (key.is("errorCode")) r.error_code = read_int(v);
+    else if (key.is("cmdError")) r.cmd_error = read_int(v);
     return SUCCESS;
   });
 }
@@ -288,16 +365,19 @@ class MessageParser::Impl {
 
     // The line is a wrapper when it has a payload; its other fields then
     // belong to the wrapper, and otherwise to a bare envelope.
-    Envelope bare, wrapped;
+    Envelope& bare = bare_;
+    Envelope& wrapped = wrapped_;
+    bare.reset(&out.report);
+    wrapped.reset(&out.report);
     bool has_payload = false;
     std::optional<std::int64_t> wrapper_ts;
-    error_code e = for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
-      if (key == "payload") {
+    error_code e = for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
+      if (key.is("payload")) {
         has_payload = true;
         return read_payload(v, wrapped, error);
       }
-      if (key == "topic") read_text(v, out.topic);
-      else if (key == "ts") wrapper_ts = read_int(v);
+      if (key.is("topic")) read_text(v, out.topic);
+      else if (key.is("ts")) wrapper_ts = read_int(v);
       return bare.field(key, v, *this);
     });
     if (!e && has_trailing_content(doc)) e = TRAILING_CONTENT;
@@ -314,7 +394,8 @@ class MessageParser::Impl {
       return refuse(error, "too_large", too_large(payload));
     padded_.assign(payload);
     padded_.resize(payload.size() + SIMDJSON_PADDING);
-    Envelope envelope;
+    Envelope& envelope = wrapped_;
+    envelope.reset(&out.report);
     if (auto e = parse_envelope_document(inner_, padded_.data(), payload.size(), padded_.size(),
                                          envelope, error))
       return e == INCORRECT_TYPE ? false : refuse(error, "not_json", error_message(e));
@@ -334,19 +415,33 @@ class MessageParser::Impl {
     bool data_wrong_type = false;
     bool deferred_wrong_type = false;
     std::string deferred_data;  // raw cmdData, when it came before cmdType
-    StatusReport report;
+    StatusReport* report = nullptr;  // where a status report's data goes
     std::vector<DeviceInfo> devices;
     std::vector<StatusReport> latest_reports;
     CommandReceipt receipt;
 
-    error_code field(std::string_view key, ondemand::value v, Impl& parser) {
-      if (key == "cmdType") has_cmd_type = read_text(v, cmd_type);
-      else if (key == "cmdId") read_text(v, cmd_id);
-      else if (key == "deviceId") read_text(v, device_id);
-      else if (key == "deviceModel") read_text(v, device_model);
-      else if (key == "serverTime") server_time = read_int(v);
-      else if (key == "deviceTime") device_time = read_int(v);
-      else if (key == "cmdData") {
+    void reset(StatusReport* target) {
+      cmd_type.clear();
+      cmd_id.clear();
+      device_id.clear();
+      device_model.clear();
+      server_time = device_time = std::nullopt;
+      has_cmd_type = data_parsed = data_wrong_type = deferred_wrong_type = false;
+      deferred_data.clear();
+      report = target;
+      devices.clear();
+      latest_reports.clear();
+      receipt = CommandReceipt{};
+    }
+
+    error_code field(Key key, ondemand::value v, Impl& parser) {
+      if (key.is("cmdType")) has_cmd_type = read_text(v, cmd_type);
+      else if (key.is("cmdId")) read_text(v, cmd_id);
+      else if (key.is("deviceId")) read_text(v, device_id);
+      else if (key.is("deviceModel")) read_text(v, device_model);
+      else if (key.is("serverTime")) server_time = read_int(v);
+      else if (key.is("deviceTime")) device_time = read_int(v);
+      else if (key.is("cmdData")) {
         if (has_cmd_type) return parser.parse_data(v, *this);
         // Only an object can be kept for later; anything else is the wrong
         // type for every kind that has a cmdData we read.
@@ -373,7 +468,7 @@ class MessageParser::Impl {
       return SUCCESS;
     }
     switch (kind) {
-      case MessageKind::StatusReport: return parse_status(object, env.report);
+      case MessageKind::StatusReport: return parse_status(object, *env.report);
       case MessageKind::CommandReceipt: return parse_receipt(object, env.receipt);
       case MessageKind::DeviceList: return parse_device_list(object, env);
       case MessageKind::Unknown: break;
@@ -382,8 +477,8 @@ class MessageParser::Impl {
   }
 
   error_code parse_device_list(ondemand::object object, Envelope& env) {
-    return for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
-      if (key != "devices") return SUCCESS;
+    return for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
+      if (!key.is("devices")) return SUCCESS;
       return for_each_element(v, [&](ondemand::value entry) -> error_code {
         ondemand::object o;
         if (entry.get_object().get(o) != SUCCESS || env.devices.size() >= kMaxDevices)
@@ -395,24 +490,26 @@ class MessageParser::Impl {
 
   error_code parse_listed_device(ondemand::object object, Envelope& env) {
     DeviceInfo& d = env.devices.emplace_back();
+    StatusReport latest_report;
     Envelope latest;
+    latest.reset(&latest_report);
     bool has_latest = false;
-    error_code e = for_each_field(object, [&](std::string_view key, ondemand::value v) -> error_code {
-      if (key == "deviceId") read_text(v, d.device_id);
-      else if (key == "deviceName") read_text(v, d.name);
-      else if (key == "deviceModel") read_text(v, d.model);
-      else if (key == "deviceSn") read_text(v, d.serial);
-      else if (key == "subTopics") {
+    error_code e = for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
+      if (key.is("deviceId")) read_text(v, d.device_id);
+      else if (key.is("deviceName")) read_text(v, d.name);
+      else if (key.is("deviceModel")) read_text(v, d.model);
+      else if (key.is("deviceSn")) read_text(v, d.serial);
+      else if (key.is("subTopics")) {
         return for_each_element(v, [&](ondemand::value t) -> error_code {
           std::string topic;
           if (d.topics.size() < kMaxTopics && read_text(t, topic)) d.topics.push_back(topic);
           return SUCCESS;
         });
-      } else if (key == "lastStatusCmd" && is_object(v)) {
+      } else if (key.is("lastStatusCmd") && is_object(v)) {
         has_latest = true;
         ondemand::object o;
         if (auto err = v.get_object().get(o)) return err;
-        return for_each_field(o, [&](std::string_view k, ondemand::value f) -> error_code {
+        return for_each_field(o, [&](Key k, ondemand::value f) -> error_code {
           return latest.field(k, f, *this);
         });
       }
@@ -443,7 +540,7 @@ class MessageParser::Impl {
     if (type == ondemand::json_type::object) {
       ondemand::object o;
       if (auto e = v.get_object().get(o)) return e;
-      return for_each_field(o, [&](std::string_view k, ondemand::value f) -> error_code {
+      return for_each_field(o, [&](Key k, ondemand::value f) -> error_code {
         return env.field(k, f, *this);
       });
     }
@@ -477,7 +574,7 @@ class MessageParser::Impl {
       if (e == INCORRECT_TYPE) refuse(error, "not_object", "payload is not a JSON object");
       return e;
     }
-    error_code e = for_each_field(object, [&](std::string_view k, ondemand::value f) -> error_code {
+    error_code e = for_each_field(object, [&](Key k, ondemand::value f) -> error_code {
       return env.field(k, f, *this);
     });
     if (!e && has_trailing_content(doc)) e = TRAILING_CONTENT;
@@ -535,7 +632,7 @@ class MessageParser::Impl {
   bool resolve_report(Envelope& env, std::optional<std::int64_t> wrapper_ts, std::int64_t receive_ms,
                       Message& out, ParseError& error) {
     StatusReport& r = out.report;
-    r = std::move(env.report);
+    if (env.report != &r) r = std::move(*env.report);
     r.device_id = env.device_id.empty() ? std::string(device_from_topic(out.topic)) : env.device_id;
     if (r.device_id.empty()) return refuse(error, "no_device", "status report without a deviceId");
     r.model = env.device_model.empty() ? env.cmd_type.substr(0, env.cmd_type.find(':'))
@@ -561,6 +658,7 @@ class MessageParser::Impl {
 
   ParserOptions options_;
   ondemand::parser outer_, inner_, deferred_parser_, nested_parser_;
+  Envelope bare_, wrapped_;
   std::string padded_;
 };
 

@@ -45,8 +45,11 @@ void apply_pending_migrations(SQLite::Database& db, int current) {
 int Database::latest_schema_version() { return migrations().empty() ? 0 : migrations().back().version; }
 
 Database::Database(const std::string& path, OpenMode mode) : path_(path) {
-  const int flags = mode == OpenMode::ReadOnly ? SQLite::OPEN_READONLY
-                                               : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
+  // One connection is used by one thread at a time: SQLite's own mutexes
+  // would only cost time.
+  const int flags = SQLite::OPEN_NOMUTEX | (mode == OpenMode::ReadOnly
+                                                ? SQLite::OPEN_READONLY
+                                                : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   try {
     db_ = std::make_unique<SQLite::Database>(path, flags, /*busy timeout ms*/ 5000);
     // Check the version before anything that could write to the file, so a

@@ -246,10 +246,10 @@ class ReadingWriter::Impl {
   // True when the report was new; false when a report with this device and
   // time is already stored.
   bool store_report(std::int64_t device, std::int64_t time_ms) {
-    encode_report(stored_, blob_);
+    const std::string_view blob = encode_report(stored_, blob_);
     insert_report_.bind(1, device);
     insert_report_.bind(2, time_ms);
-    insert_report_.bindNoCopy(3, blob_.data(), static_cast<int>(blob_.size()));
+    insert_report_.bindNoCopy(3, blob.data(), static_cast<int>(blob.size()));
     const bool inserted = insert_report_.exec() == 1;
     insert_report_.reset();
     return inserted;
@@ -280,8 +280,8 @@ class ReadingWriter::Impl {
       is_new[i] = added = true;
     }
     if (!added) return;
-    encode_report(existing, blob_);
-    update_report_.bindNoCopy(1, blob_.data(), static_cast<int>(blob_.size()));
+    const std::string_view blob = encode_report(existing, blob_);
+    update_report_.bindNoCopy(1, blob.data(), static_cast<int>(blob.size()));
     update_report_.bind(2, device);
     update_report_.bind(3, report.time_ms);
     run(update_report_);

@@ -37,7 +37,8 @@ struct StoredReport {
   std::vector<StoredProbe> probes;
 };
 
-void encode_report(const StoredReport& report, std::string& out);
+// Returns the encoded bytes, which live in `scratch` until its next use.
+std::string_view encode_report(const StoredReport& report, std::string& scratch);
 // Throws StorageError on a blob it cannot read (never reads past its end).
 void decode_report(std::string_view blob, StoredReport& out);
 

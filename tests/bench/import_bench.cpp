@@ -4,6 +4,7 @@
 // memory and bytes per reading.
 //
 //   import_bench [REPORTS=100000] [RUNS=5]
+//   import_bench --generate FILE [REPORTS]   (only write the capture, e.g. for perf)
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,7 +69,8 @@ void generate(const std::string& path, int reports) {
 }
 
 struct Run {
-  double seconds;
+  double seconds;      // wall clock
+  double cpu_seconds;  // user + system: less sensitive to a busy machine
   long max_rss_kb;
 };
 
@@ -91,7 +93,8 @@ Run run_import(const std::string& capture, const std::string& db) {
     std::fprintf(stderr, "import failed\n");
     std::exit(1);
   }
-  return {seconds, usage.ru_maxrss};
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return {seconds, secs(usage.ru_utime) + secs(usage.ru_stime), usage.ru_maxrss};
 }
 
 double median(std::vector<double> v) {
@@ -102,6 +105,10 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 2 && std::string(argv[1]) == "--generate") {
+    generate(argv[2], argc > 3 ? std::atoi(argv[3]) : 100000);
+    return 0;
+  }
   const int reports = argc > 1 ? std::atoi(argv[1]) : 100000;
   const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
   const auto dir = std::filesystem::temp_directory_path() / ("tm-import-bench-" + std::to_string(getpid()));
@@ -114,10 +121,12 @@ int main(int argc, char** argv) {
   const auto capture_bytes = std::filesystem::file_size(capture);
 
   std::vector<double> seconds;
+  std::vector<double> cpu;
   std::vector<double> rss;
   for (int i = 0; i < runs; ++i) {
     const Run r = run_import(capture, db);
     seconds.push_back(r.seconds);
+    cpu.push_back(r.cpu_seconds);
     rss.push_back(static_cast<double>(r.max_rss_kb));
   }
   // Size on disk once the WAL is folded into the main file.
@@ -133,6 +142,8 @@ int main(int argc, char** argv) {
               capture_bytes / 1e6, static_cast<double>(capture_bytes) / reports);
   std::printf("import:  median %.3f s of %d runs -> %.0f reports/s (%.0f MB/s)\n", t, runs, reports / t,
               capture_bytes / 1e6 / t);
+  std::printf("cpu:     median %.3f s of CPU time -> %.0f reports per CPU-second\n", median(cpu),
+              reports / median(cpu));
   std::printf("memory:  peak RSS %.1f MB for %d reports, %.1f MB for %d reports\n", median(rss) / 1024.0,
               reports, small_run.max_rss_kb / 1024.0, reports / 10);
   std::printf("disk:    %.1f MB, %.1f B per reading\n", db_bytes / 1e6, static_cast<double>(db_bytes) / readings);
