@@ -60,3 +60,25 @@ TEST_CASE("The latest snapshot of a device is its newest report, with the runnin
   CHECK(snapshots[1].report_ms == 0);
   CHECK(snapshots[1].probes.empty());
 }
+
+TEST_CASE("A reader in another connection sees whole committed batches only, while the writer writes") {
+  tm_test::TempDir dir;
+  Database writer_db(dir.file("t.db"));
+  ReadingWriter writer(writer_db);
+  writer.write(tm_test::report("dev", 1000, {tm_test::cooking_probe(1, "a", 400)}));
+  writer.commit();
+  writer.write(tm_test::report("dev", 2000, {tm_test::cooking_probe(1, "a", 410)}));
+  writer.write(tm_test::report("dev", 2000, {tm_test::cooking_probe(2, "b", 410)}));  // batch still open
+
+  Database reader_db(dir.file("t.db"), OpenMode::ReadOnly);
+  CookReader reader(reader_db);
+  const auto cooks = reader.list_cooks();  // does not wait for the writer's transaction
+  REQUIRE(cooks.size() == 1);
+  CHECK(cooks[0].readings == 1);
+  std::size_t readings = 0;
+  reader.for_each_reading(cooks[0], [&](const CookReading&) { ++readings; });
+  CHECK(readings == 1);
+  writer.commit();
+  CHECK(reader.list_cooks().size() == 2);
+  CHECK(reader.find_cook("a")->readings == 2);
+}
