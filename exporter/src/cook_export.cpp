@@ -1,5 +1,6 @@
 #include "thermomaven/exporter/cook_export.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -12,8 +13,10 @@ void append_tenths(std::string& out, double degrees) {
   char buf[32];
   double rounded = std::round(degrees * 10.0) / 10.0;
   if (rounded == 0.0) rounded = 0.0;
-  std::snprintf(buf, sizeof buf, "%.1f", rounded);
-  out += buf;
+  // to_chars, not snprintf: the same correctly rounded digits at a fraction
+  // of the cost, which matters at eight temperatures per CSV row.
+  const auto end = std::to_chars(buf, buf + sizeof buf, rounded, std::chars_format::fixed, 1).ptr;
+  out.append(buf, end);
 }
 
 // Up to three decimals, as JSON: 23.167, 95.0
