@@ -84,7 +84,9 @@ std::string read_text_file(const std::string& path) {
 // A failure that is retried after a backoff, with its one-line reason.
 class RetryableError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  RetryableError(std::string component, const std::string& what)
+      : std::runtime_error(what), component(std::move(component)) {}
+  std::string component;  // for the log line: "api", "mqtt", ...
 };
 
 enum class EventKind {
@@ -277,10 +279,15 @@ void LiveCollector::Impl::set_error(const std::string& error) {
   status_.dirty = true;
 }
 
-bool LiveCollector::Impl::wait_backoff(std::int64_t delay_ms, const std::string& why) {
+static std::string seconds_text(std::int64_t ms) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms) / 1000.0);
+  return text;
+}
+
+bool LiveCollector::Impl::wait_backoff(std::int64_t delay_ms, const std::string& what) {
   set_state("backoff", false);
-  log_info("collector", why + "; retrying in " + std::to_string((delay_ms + 500) / 1000) + " s" +
-                            (delay_ms < 1000 ? " (" + std::to_string(delay_ms) + " ms)" : ""));
+  log_info("collector", what + " in " + seconds_text(delay_ms));
   const auto deadline = Clock::now() + std::chrono::milliseconds(delay_ms);
   while (!stopping_) {
     auto event = events_.wait_until(deadline);
@@ -315,7 +322,7 @@ void LiveCollector::Impl::fetch_credentials() {
   std::string keystore = api_.download(grant.p12_url);
   const std::string actual_md5 = md5_hex(keystore);
   if (!equal_ignoring_case(actual_md5, grant.p12_md5))
-    throw RetryableError("keystore MD5 mismatch: the cloud announced " + grant.p12_md5.substr(0, 64) +
+    throw RetryableError("cert", "keystore MD5 mismatch: the cloud announced " + grant.p12_md5.substr(0, 64) +
                          " but the download from " + url_without_query(grant.p12_url) + " has " +
                          actual_md5 + "; not using it");
   Credentials credentials{std::move(grant), {}, 0};
@@ -323,13 +330,13 @@ void LiveCollector::Impl::fetch_credentials() {
     credentials.keys = open_pkcs12(keystore, credentials.grant.p12_password);
   } catch (const KeystoreError& e) {
     OPENSSL_cleanse(keystore.data(), keystore.size());
-    throw RetryableError(std::string("keystore: ") + e.what());
+    throw RetryableError("cert", std::string("keystore: ") + e.what());
   }
   OPENSSL_cleanse(keystore.data(), keystore.size());
   OPENSSL_cleanse(credentials.grant.p12_password.data(), credentials.grant.p12_password.size());
   const std::int64_t now_s = now_ms() / 1000;
   if (credentials.keys.not_after_s <= now_s)
-    throw RetryableError("the cloud handed out a client certificate that expired at " +
+    throw RetryableError("cert", "the cloud handed out a client certificate that expired at " +
                          iso_time(credentials.keys.not_after_s));
   credentials.renew_at_s = renewal_time_s(credentials.keys);
   log_info("mqtt", "client certificate for " + credentials.grant.client_id + " valid until " +
@@ -378,7 +385,7 @@ LiveCollector::Impl::Outcome LiveCollector::Impl::connect_and_follow(Backoff& ba
     if (!event) {
       std::lock_guard lock(status_.mutex);
       ++status_.connect_failures;
-      throw RetryableError("mqtt: no answer from " + where + " within 30 s");
+      throw RetryableError("mqtt", "no answer from " + where + " within 30 s");
     }
     if (event->kind == EventKind::DeviceTopics) take_device_topics(*event);
     if (event->generation != generation_) continue;
@@ -401,7 +408,7 @@ LiveCollector::Impl::Outcome LiveCollector::Impl::connect_and_follow(Backoff& ba
         std::lock_guard lock(status_.mutex);
         ++status_.connect_failures;
       }
-      throw RetryableError("mqtt: cannot connect to " + where + ": " + reason);
+      throw RetryableError("mqtt", "cannot connect to " + where + ": " + reason);
     }
   }
   backoff.reset();
@@ -465,7 +472,7 @@ LiveCollector::Impl::Outcome LiveCollector::Impl::follow(Connection& connection)
           const std::int64_t delay = subscribe_backoff.next_delay_ms();
           const std::string why = "the broker refused the subscription to " + join(refused) +
                                   " (SUBACK 0x80)";
-          log_error("mqtt", why + "; retrying in " + std::to_string((delay + 500) / 1000) + " s");
+          log_error("mqtt", why + "; trying again in " + seconds_text(delay));
           set_error("mqtt: " + why);
           {
             std::lock_guard lock(status_.mutex);
@@ -502,7 +509,7 @@ int LiveCollector::Impl::run() {
       if (outcome == Outcome::Stopped) break;
       set_state("reconnecting", false);
       if (outcome == Outcome::Reconnect &&
-          !wait_backoff(backoff.next_delay_ms(), "mqtt: reconnecting"))
+          !wait_backoff(backoff.next_delay_ms(), "reconnecting"))
         break;
     } catch (const ApiError& e) {
       set_error(e.what());
@@ -511,15 +518,15 @@ int LiveCollector::Impl::run() {
         exit_code = 1;
         break;
       }
-      if (!wait_backoff(backoff.next_delay_ms(), "api: will try again")) break;
+      if (!wait_backoff(backoff.next_delay_ms(), "trying again")) break;
     } catch (const RetryableError& e) {
-      set_error(e.what());
-      log_error("collector", e.what());
-      if (!wait_backoff(backoff.next_delay_ms(), "collector: will try again")) break;
+      set_error(e.component + ": " + e.what());
+      log_error(e.component, e.what());
+      if (!wait_backoff(backoff.next_delay_ms(), "trying again")) break;
     } catch (const std::exception& e) {
       set_error(e.what());
       log_error("collector", e.what());
-      if (!wait_backoff(backoff.next_delay_ms(), "collector: will try again")) break;
+      if (!wait_backoff(backoff.next_delay_ms(), "trying again")) break;
     }
   }
   set_state("stopped", false);

@@ -192,10 +192,25 @@ void MqttClient::finish(Batch* batch, const std::vector<int>* granted, const std
   else listener_.on_subscribe_failed(topics, error);
 }
 
-void MqttClient::note_tls_error(std::string_view text) {
-  std::lock_guard lock(mutex_);
+// OpenSSL's error lines look like
+// "C0F6...:error:0A000086:SSL routines:FUNCTION:certificate verify failed:FILE:LINE:";
+// the reason, the sixth field, is what a reader needs.
+std::string tls_reason(std::string_view text) {
+  std::vector<std::string_view> fields;
+  std::size_t start = 0;
+  for (std::size_t colon; (colon = text.find(':', start)) != std::string_view::npos; start = colon + 1)
+    fields.push_back(text.substr(start, colon - start));
+  fields.push_back(text.substr(start));
+  if (fields.size() >= 6 && fields[1] == "error") return std::string(fields[5]);
   std::string line(text);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+void MqttClient::note_tls_error(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  const std::string line = tls_reason(text);
+  if (tls_error_.find(line) != std::string::npos) return;
   if (!tls_error_.empty()) tls_error_ += "; ";
   tls_error_ += line;
   if (tls_error_.size() > 600) tls_error_.erase(0, tls_error_.size() - 600);

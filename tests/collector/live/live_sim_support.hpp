@@ -1,0 +1,220 @@
+// thermomaven-sim and the real thermomaven collector as child processes, for
+// the end-to-end tests: start, wait for readiness, drive the sim's control
+// API, read what each side recorded.
+#pragma once
+
+#include <simdjson.h>
+
+#include <ctime>
+#include <set>
+#include <tuple>
+
+#include "live_test_support.hpp"
+#include "thermomaven/collector/http_client.hpp"
+#include "thermomaven/storage/cook_reader.hpp"
+#include "thermomaven/storage/database.hpp"
+
+namespace live_test {
+
+inline std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The fields of sim.json.
+struct SimInfo {
+  std::string api_url, mqtt_endpoint, ca_file, email, password_file, user_id, control_url;
+};
+
+class Sim {
+ public:
+  Sim(const std::string& dir, const std::vector<std::string>& extra_args = {})
+      : dir_(dir),
+        process_(args(dir, extra_args), dir + ".log") {
+    if (!wait_until([&] { return fs::exists(dir + "/sim.json") || process_.poll() >= 0; }, 30) ||
+        process_.poll() >= 0)
+      throw std::runtime_error("thermomaven-sim did not start:\n" + process_.log());
+    info_ = parse(read_file(dir + "/sim.json"));
+    http_ = std::make_unique<thermomaven::collector::HttpClient>(
+        thermomaven::collector::HttpOptions{.ca_file = info_.ca_file});
+  }
+
+  const SimInfo& info() const { return info_; }
+  const std::string& dir() const { return dir_; }
+  std::string published_file() const { return dir_ + "/published.jsonl"; }
+  std::string log() const { return process_.log(); }
+
+  // POST /sim/<path>; throws unless the sim answers 200.
+  std::string control(const std::string& path) {
+    auto response = http_->post(info_.control_url + "/" + path, {}, "");
+    if (response.status != 200)
+      throw std::runtime_error("sim control " + path + ": HTTP " + std::to_string(response.status) +
+                               " " + response.body);
+    return response.body;
+  }
+  void fault(const std::string& name, bool on) {
+    control("fault?name=" + name + "&on=" + (on ? "1" : "0"));
+  }
+
+  // A number from GET /sim/status: published, logins, cert_applies.
+  std::int64_t status_number(const std::string& key) {
+    auto response = http_->get(info_.control_url + "/status");
+    simdjson::ondemand::parser parser;
+    simdjson::padded_string padded(response.body);
+    auto doc = parser.iterate(padded);
+    return int64_t(doc[key].get_int64());
+  }
+
+ private:
+  static std::vector<std::string> args(const std::string& dir,
+                                       const std::vector<std::string>& extra) {
+    std::vector<std::string> a = {TM_SIM_BINARY, "--dir", dir, "--interval-ms", "200"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  static SimInfo parse(const std::string& text) {
+    simdjson::ondemand::parser parser;
+    simdjson::padded_string padded(text);
+    auto doc = parser.iterate(padded);
+    SimInfo info;
+    auto get = [&](const char* key) {
+      return std::string(std::string_view(doc.find_field_unordered(key).get_string()));
+    };
+    info.api_url = get("api_url");
+    info.mqtt_endpoint = get("mqtt_endpoint");
+    info.ca_file = get("ca_file");
+    info.email = get("email");
+    info.password_file = get("password_file");
+    info.user_id = get("user_id");
+    info.control_url = get("control_url");
+    return info;
+  }
+
+  std::string dir_;
+  ChildProcess process_;
+  SimInfo info_;
+  std::unique_ptr<thermomaven::collector::HttpClient> http_;
+};
+
+// The environment that points the collector at a sim.
+inline std::map<std::string, std::string> sim_env(const SimInfo& info) {
+  return {{"THERMOMAVEN_EMAIL", info.email},
+          {"THERMOMAVEN_PASSWORD_FILE", info.password_file},
+          {"THERMOMAVEN_API_URL", info.api_url},
+          {"THERMOMAVEN_MQTT_ENDPOINT", info.mqtt_endpoint},
+          {"THERMOMAVEN_CA_FILE", info.ca_file}};
+}
+
+// `thermomaven collect` (the real binary) against a sim.
+class Collector {
+ public:
+  Collector(const std::string& dir, const std::map<std::string, std::string>& env,
+            const std::vector<std::string>& extra_args = {}, const std::string& command = "collect")
+      : log_path_(dir + "/collector-" + std::to_string(next_log_number()) + ".log"),
+        process_(args(dir, extra_args, command), log_path_, env) {}
+
+  static std::vector<std::string> args(const std::string& dir,
+                                       const std::vector<std::string>& extra,
+                                       const std::string& command) {
+    std::vector<std::string> a = {TM_BINARY,   command,       "--db", dir + "/collector.db",
+                                  "--state-dir", dir + "/state", "--backoff-base-ms", "200"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  // Each run logs to its own file, so that waiting for a line never sees an
+  // earlier run's.
+  static int next_log_number() {
+    static int number = 0;
+    return ++number;
+  }
+
+  ChildProcess& process() { return process_; }
+  std::string log() const { return process_.log(); }
+
+  // Waits until the log has `count` lines containing `text` (or the process ended).
+  bool wait_log(const std::string& text, double seconds, int count = 1) {
+    return wait_until([&] { return count_lines(text) >= count || process_.poll() >= 0; },
+                      seconds) &&
+           count_lines(text) >= count;
+  }
+  int count_lines(const std::string& text) const {
+    std::istringstream lines(log());
+    std::string line;
+    int n = 0;
+    while (std::getline(lines, line)) n += line.find(text) != std::string::npos;
+    return n;
+  }
+  // The time stamp (epoch ms) of the last log line containing `text`, or 0.
+  std::int64_t last_log_ms(const std::string& text) const {
+    std::istringstream lines(log());
+    std::string line, found;
+    while (std::getline(lines, line))
+      if (line.find(text) != std::string::npos) found = line;
+    if (found.size() < 24) return 0;
+    std::tm tm{};
+    int ms = 0;
+    if (std::sscanf(found.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+                    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+      return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+  }
+
+ private:
+  std::string log_path_;
+  ChildProcess process_;
+};
+
+// One reading, as both databases must agree on it.
+using ReadingKey = std::tuple<std::string, int, std::int64_t, std::int32_t, std::string>;
+
+inline std::set<ReadingKey> readings_in(const std::string& db_path) {
+  std::set<ReadingKey> out;
+  if (!fs::exists(db_path)) return out;
+  thermomaven::storage::Database db(db_path, thermomaven::storage::OpenMode::ReadOnly);
+  thermomaven::storage::CookReader reader(db);
+  for (const auto& cook : reader.list_cooks())
+    reader.for_each_reading(cook, [&](const thermomaven::storage::CookReading& r) {
+      out.emplace(cook.device_id, cook.probe, r.time_ms, r.values.temperature.value_or(-99999),
+                  cook.cook_uuid);
+    });
+  return out;
+}
+
+// The capture lines of `published` with ts in [from_ms, to_ms], written to `out`;
+// returns how many status reports they hold.
+inline int filter_capture(const std::string& published, const std::string& out,
+                          std::int64_t from_ms, std::int64_t to_ms = INT64_MAX) {
+  std::ifstream in(published);
+  std::ofstream sink(out, std::ios::trunc);
+  std::string line;
+  int reports = 0;
+  simdjson::ondemand::parser parser;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    simdjson::padded_string padded(line);
+    auto doc = parser.iterate(padded);
+    std::int64_t ts = 0;
+    std::string topic;
+    for (auto field : doc.get_object()) {
+      const std::string_view key = field.unescaped_key();
+      if (key == "ts") ts = int64_t(field.value().get_int64());
+      else if (key == "topic") topic = std::string(std::string_view(field.value().get_string()));
+    }
+    if (ts < from_ms || ts > to_ms) continue;
+    sink << line << '\n';
+    reports += topic.rfind("device/", 0) == 0;
+  }
+  return reports;
+}
+
+inline std::string run_ok(const std::vector<std::string>& argv) {
+  std::string output;
+  const int code = run(argv, output);
+  if (code != 0) throw std::runtime_error(argv[1] + " failed: " + output);
+  return output;
+}
+
+}  // namespace live_test
