@@ -37,6 +37,12 @@ enum Family : std::size_t {
   kMqttReconnects,
   kCertExpiry,
   kCollectorUpdated,
+  kReadingsDuplicate,
+  kDropped,
+  kLogins,
+  kCertApplies,
+  kConnectFailures,
+  kSubscribeRefused,
   kBuildInfo,
   kFamilyCount,
 };
@@ -81,6 +87,17 @@ constexpr FamilySpec kSpecs[kFamilyCount] = {
      "When the collector's MQTT client certificate expires."},
     {"thermomaven_collector_last_update_timestamp_seconds", MetricType::Gauge,
      "When the collector last wrote its status to the database."},
+    {"thermomaven_readings_duplicate_total", MetricType::Counter,
+     "Probe readings the collector received again and skipped."},
+    {"thermomaven_messages_dropped_total", MetricType::Counter,
+     "Messages the collector dropped before parsing, by reason."},
+    {"thermomaven_cloud_logins_total", MetricType::Counter, "Logins to the vendor cloud."},
+    {"thermomaven_mqtt_cert_applies_total", MetricType::Counter,
+     "MQTT client certificates the collector obtained."},
+    {"thermomaven_mqtt_connect_failures_total", MetricType::Counter,
+     "Failed connection attempts to the broker."},
+    {"thermomaven_mqtt_subscribe_refused_total", MetricType::Counter,
+     "Subscriptions the broker refused."},
     {"thermomaven_build_info", MetricType::Gauge, "Always 1; the version label names the build."},
 };
 
@@ -182,15 +199,34 @@ void add_device(Scrape& s, const storage::DeviceSnapshot& d, std::int64_t now_ms
   for (const auto& probe : d.probes) add_probe(s, labels, d.unit, probe);
 }
 
+// The collector's counter names (CollectorStatus::counters) and the metric
+// each becomes; `label` names the metric label its second key goes to.
+struct CounterMapping {
+  const char* counter;
+  Family family;
+  const char* label;  // nullptr: the counter has no label
+};
+
+constexpr CounterMapping kCounters[] = {
+    {"messages", kMessages, "kind"},
+    {"rejected", kRejected, "reason"},
+    {"readings_stored", kReadingsStored, nullptr},
+    {"readings_duplicate", kReadingsDuplicate, nullptr},
+    {"dropped", kDropped, "reason"},
+    {"logins", kLogins, nullptr},
+    {"cert_applies", kCertApplies, nullptr},
+    {"connect_failures", kConnectFailures, nullptr},
+    {"subscribe_refused", kSubscribeRefused, nullptr},
+};
+
 void add_collector(Scrape& s, const CollectorStatus& c) {
   for (const auto& [key, value] : c.counters) {
     const auto& [name, label] = key;
-    if (name == "messages")
-      s.add(kMessages, {{"kind", label}}, static_cast<double>(value));
-    else if (name == "rejected")
-      s.add(kRejected, {{"reason", label}}, static_cast<double>(value));
-    else if (name == "readings_stored")
-      s.add(kReadingsStored, {}, static_cast<double>(value));
+    for (const CounterMapping& m : kCounters) {
+      if (name != m.counter) continue;
+      s.add(m.family, m.label ? Labels{{m.label, label}} : Labels{}, static_cast<double>(value));
+      break;
+    }
   }
   s.add(kMqttConnected, {}, c.mqtt_connected ? 1 : 0);
   s.add(kMqttReconnects, {}, static_cast<double>(c.mqtt_reconnects));

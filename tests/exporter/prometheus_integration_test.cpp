@@ -46,6 +46,12 @@ void write_collector_status(const std::string& db_path) {
   status.counters[{"messages", "device_list"}] = 1;
   status.counters[{"rejected", "not_json"}] = 2;
   status.counters[{"readings_stored", ""}] = 1400;
+  status.counters[{"readings_duplicate", ""}] = 0;
+  status.counters[{"dropped", "queue_full"}] = 0;
+  status.counters[{"logins", ""}] = 1;
+  status.counters[{"cert_applies", ""}] = 1;
+  status.counters[{"connect_failures", ""}] = 0;
+  status.counters[{"subscribe_refused", ""}] = 0;
   writer.write(status);
   writer.commit();
 }
