@@ -1,0 +1,74 @@
+// The Mosquitto broker as a child process, with a generated configuration:
+// one TLS listener on 127.0.0.1 that requires a client certificate from the
+// simulator's CA and takes the certificate's CN as the user name. Access
+// control is Mosquitto's dynamic-security plugin, because the plain
+// acl_file never refuses a SUBSCRIBE (it only filters deliveries), and the
+// collector must see refused subscriptions. The caller writes the plugin's
+// file before start() and changes it at run time through $CONTROL messages.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace thermomaven::sim {
+
+struct BrokerFiles {
+  std::string mosquitto;      // the executable
+  std::string config;         // written by Broker::start
+  std::string ca_file;        // verifies client certificates
+  std::string cert_file;      // the broker's own certificate ...
+  std::string key_file;       // ... and key
+  std::string dynsec_plugin;  // Mosquitto's dynamic-security plugin ...
+  std::string dynsec_file;    // ... and its configuration (clients, roles, ACLs)
+};
+
+class Broker {
+ public:
+  // Called from the log-reader thread for every subscription the broker
+  // granted.
+  using SubscribeHandler = std::function<void(const std::string& client, const std::string& topic)>;
+
+  Broker(BrokerFiles files, int port, SubscribeHandler on_subscribe);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Starts Mosquitto with the given server certificate and waits until it
+  // listens. Throws with Mosquitto's last log line when it cannot start.
+  void start(const std::string& cert_file, const std::string& key_file);
+  void start() { start(files_.cert_file, files_.key_file); }
+  // Stops it (SIGTERM, then SIGKILL after 5 s) and reaps it. Idempotent.
+  void stop();
+  bool running();
+  int port() const { return port_; }
+
+ private:
+  void read_log(int fd);
+  void write_config(const std::string& cert_file, const std::string& key_file);
+  void reap_locked(std::unique_lock<std::mutex>& lock);
+  void join_reader(std::unique_lock<std::mutex>& lock);
+
+  BrokerFiles files_;
+  int port_;
+  SubscribeHandler on_subscribe_;
+
+  std::mutex lifecycle_;  // one start/stop at a time
+  std::mutex mutex_;      // guards everything below
+  std::condition_variable changed_;
+  pid_t pid_ = -1;
+  std::thread reader_;
+  bool listening_ = false;
+  bool log_closed_ = false;
+  std::string last_line_;
+};
+
+// A loopback TCP port that was free a moment ago.
+int pick_free_port();
+
+}  // namespace thermomaven::sim

@@ -1,0 +1,74 @@
+// One simulated thermometer: a base station with 1 to 4 probes that cook,
+// rest and dock again, driven by a seeded random generator so that the same
+// seed gives the same devices and the same sequence of reports.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace thermomaven::sim {
+
+// How many probes a model has (protocol.md's model table; 1 when unknown).
+int probe_count(const std::string& model);
+
+class SimDevice {
+ public:
+  // `unit` is the account's temperature unit, 'F' or 'C'. `offline_spells`
+  // lets the device drop off line now and then, as real ones do.
+  SimDevice(std::uint64_t seed, int index, std::string model, char unit, bool offline_spells);
+
+  const std::string& id() const { return id_; }
+  const std::string& model() const { return model_; }
+  const std::string& name() const { return name_; }
+  const std::string& serial() const { return serial_; }
+  std::string topic() const { return "device/" + model_ + "/" + id_ + "/pub"; }
+
+  // Advances the simulated world by `seconds` of cook time. Returns false
+  // while the device is off line (it then says nothing).
+  bool step(double seconds);
+  // The cmdData of a status report for the current state (JSON object).
+  std::string status_data() const;
+  // The next cmdSeqNo and a fresh cmdId, both from the device's generator.
+  std::string next_seq_no() { return std::to_string(seq_no_++); }
+  std::string next_cmd_id();
+
+ private:
+  enum class Phase { Docked, Cooking, Resting };
+  struct Probe {
+    int number = 1;
+    std::string serial;
+    Phase phase = Phase::Docked;
+    double phase_left_s = 0;  // Docked, Resting: time until the next phase
+    std::string cook_uuid, mode, notes, start_client;
+    bool low_and_slow = false;
+    double target_f = 0, pit_f = 0, food_f = 0, ambient_f = 0;
+    double rate_f_per_s = 0;  // smoothed food temperature rise
+    double cook_s = 0, battery = 100;
+    std::optional<int> remaining_s;
+    // Fixed per report, so that status_data() is a pure function of state.
+    std::vector<double> zone_noise = std::vector<double>(5, 0.0);
+    double ambient_noise = 0;
+    std::vector<int> percentile = std::vector<int>(7, 0);
+  };
+
+  void plan_cook(Probe& p);
+  void start_cook(Probe& p);
+  void advance(Probe& p, double seconds);
+  std::int32_t tenths(double fahrenheit) const;
+  std::string hex(std::size_t length, bool upper);
+
+  std::mt19937_64 rng_;
+  char unit_;
+  bool offline_spells_;
+  std::string id_, model_, name_, serial_;
+  std::uint64_t seq_no_ = 0;
+  double base_battery_ = 80;
+  int wifi_rssi_ = -50;
+  double offline_left_s_ = 0;
+  std::vector<Probe> probes_;
+};
+
+}  // namespace thermomaven::sim

@@ -1,0 +1,89 @@
+// The simulated devices of one account and the thread that publishes for
+// them: status reports on each device topic every interval, and the
+// account's `user:device:list` on the user topic whenever a logger
+// subscribes to it or the device set changes.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "device.hpp"
+#include "publisher.hpp"
+
+namespace thermomaven::sim {
+
+struct FleetOptions {
+  std::vector<std::string> models;  // one per device
+  int interval_ms = 2000;           // report period of each device
+  double speed = 1;                 // cook seconds per real second
+  char unit = 'F';
+  std::uint64_t seed = 1;
+  bool offline_spells = true;
+  std::string user_id;
+};
+
+struct DeviceSummary {
+  std::string id, model, name, serial, topic;
+};
+
+class Fleet {
+ public:
+  Fleet(FleetOptions options, Publisher& publisher);
+  ~Fleet();
+  Fleet(const Fleet&) = delete;
+  Fleet& operator=(const Fleet&) = delete;
+
+  void start();
+  void stop();
+
+  std::vector<DeviceSummary> devices() const;
+  std::uint64_t published() const { return publisher_.published(); }
+  std::string user_topic() const { return "app/user/" + options_.user_id + "/sub"; }
+
+  // Thread-safe requests, carried out by the fleet thread. Devices start
+  // reporting after the first device list went out (a logger is listening).
+  void publish_device_list();
+  void pause();
+  void resume();
+  bool paused() const;
+  // Adds a device (not yet announced: call publish_device_list()).
+  DeviceSummary add_device(const std::string& model);
+  // Queues the receipt a device sends for an `app/command/send`.
+  bool queue_receipt(const std::string& device_id, const std::string& cmd_id,
+                     const std::string& cmd_type);
+
+ private:
+  struct Slot {
+    std::unique_ptr<SimDevice> device;
+    std::int64_t next_due_ms = 0;
+    std::string last_status;  // the latest envelope, for lastStatusCmd
+  };
+  struct Outgoing {
+    std::string topic, payload;
+  };
+
+  void run();
+  void schedule_locked(std::int64_t now);
+  std::string device_list_locked(std::int64_t now);
+  std::string status_envelope_locked(Slot& slot, std::int64_t now);
+
+  FleetOptions options_;
+  Publisher& publisher_;
+  mutable std::mutex mutex_;  // guards everything below
+  std::condition_variable wake_;
+  std::vector<Slot> slots_;
+  std::vector<Outgoing> queued_;  // receipts
+  bool list_requested_ = false;
+  bool reporting_ = false;  // set once the first device list went out
+  bool paused_ = false;
+  bool stopping_ = false;
+  std::uint64_t changes_ = 0;  // bumped when the schedule changes, to wake run()
+  std::thread thread_;
+};
+
+}  // namespace thermomaven::sim

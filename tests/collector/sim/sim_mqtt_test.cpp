@@ -1,0 +1,322 @@
+// The simulated cloud's MQTT side: a real Mosquitto over mutual TLS with an
+// ACL like the AWS IoT policy, devices that publish realistic messages, the
+// broker faults, and a published capture our own importer accepts.
+#include <simdjson.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "sim_harness.hpp"
+
+using namespace simtest;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string text(simdjson::dom::element e) { return std::string(std::string_view(e)); }
+
+struct Logger {
+  std::string token;
+  Keystore keystore;
+  ClientPem pem;
+};
+
+Logger certified_logger(const SimProcess& sim, const std::string& dir) {
+  Logger l;
+  l.token = login(sim);
+  l.keystore = apply_for_certificate(sim, l.token);
+  REQUIRE(extract_pem(l.keystore, dir, l.pem));
+  return l;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+// The device topics named in a `user:device:list` line of mosquitto_sub -v.
+std::vector<std::string> device_topics(const std::string& line) {
+  simdjson::dom::parser parser;
+  const simdjson::dom::element doc = parser.parse(line.substr(line.find(' ') + 1));
+  std::vector<std::string> topics;
+  for (simdjson::dom::element d : doc["cmdData"]["devices"].get_array())
+    topics.emplace_back(std::string_view(d["subTopics"].at(0)));
+  return topics;
+}
+
+void wait_for_published(const SimProcess& sim, std::int64_t count) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (status_number(sim, "published") < count) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+// Subscribes once to the user topic, which starts the devices reporting.
+void start_devices(const SimProcess& sim, const Logger& logger) {
+  const CommandResult r = run_command(
+      mosquitto_sub(sim, logger.pem, logger.keystore.client_id, {logger.keystore.sub_topic}, 1, 10),
+      15);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("a logger certificate gets the device list and reports, and nothing else") {
+  SimProcess sim({"--interval-ms", "100", "--speed", "600", "--seed", "42"});
+  TempDir tmp;
+  const Logger logger = certified_logger(sim, tmp.path());
+  const std::string& id = logger.keystore.client_id;
+
+  // Subscribing to the user topic brings the account's device list.
+  CommandResult r =
+      run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
+  INFO(r.output << "\n--- simulator log ---\n" << sim.log());
+  REQUIRE(r.exit_code == 0);
+  const auto list = lines_of(r.output);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].starts_with(logger.keystore.sub_topic + " "));
+  CHECK(list[0].find(R"("cmdType":"user:device:list")") != std::string::npos);
+  CHECK(list[0].find(R"("cmdSeqNo":-1)") != std::string::npos);
+  const auto topics = device_topics(list[0]);
+  REQUIRE(topics.size() == 3);
+  CHECK(topics[0].starts_with("device/WT09/"));
+
+  SECTION("status reports arrive on the device topics") {
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {topics[0], topics[1]}, 4, 10), 15);
+    REQUIRE(r.exit_code == 0);
+    std::set<std::string> seen_topics;
+    for (const std::string& line : lines_of(r.output)) {
+      const std::string topic = line.substr(0, line.find(' '));
+      seen_topics.insert(topic);
+      simdjson::dom::parser parser;
+      const simdjson::dom::element doc = parser.parse(line.substr(line.find(' ') + 1));
+      const std::string model = topic.substr(7, 4);
+      CHECK(std::string_view(doc["cmdType"]) == model + ":status:report");
+      CHECK(doc["cmdSeqNo"].is_string());
+      CHECK(std::string_view(doc["deviceModel"]) == model);
+      CHECK(std::string_view(doc["cmdData"]["globalStatus"]) == "online");
+      CHECK(doc["serverTime"].is_int64());
+      const std::size_t probes = doc["cmdData"]["probes"].get_array().size();
+      CHECK(probes == (model == "WT09" ? 4u : 1u));
+    }
+    CHECK(seen_topics.size() == 2);
+  }
+
+  SECTION("the ACL refuses other topics, wildcards and strangers") {
+    // A refused SUBSCRIBE gets a failure return code in its SUBACK.
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {"device/WT09/123456789/pub"}, 1, 3), 10);
+    CHECK(r.output.find("All subscription requests were denied") != std::string::npos);
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {"#"}, 1, 3), 10);
+    CHECK(r.output.find("denied") != std::string::npos);
+    // Without a client certificate the broker does not let anyone in.
+    r = run_command(mosquitto_sub(sim, ClientPem{}, "anonymous", {logger.keystore.sub_topic}, 1, 3),
+                    10);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find("denied") == std::string::npos);
+  }
+
+  SECTION("fault refuse_subscriptions denies the device topics only") {
+    REQUIRE(control(sim, "fault?name=refuse_subscriptions&on=1").status == 200);
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {topics[1]}, 1, 3), 10);
+    CHECK(r.output.find("denied") != std::string::npos);
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
+    CHECK(r.exit_code == 0);
+    REQUIRE(control(sim, "fault?name=refuse_subscriptions&on=0").status == 200);
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {topics[1]}, 1, 10), 15);
+    CHECK(r.exit_code == 0);
+  }
+
+  SECTION("fault untrusted_broker: the broker's certificate is from another CA") {
+    REQUIRE(control(sim, "fault?name=untrusted_broker&on=1").status == 200);
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 3), 10);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find("TLS error") != std::string::npos);
+    REQUIRE(control(sim, "fault?name=untrusted_broker&on=0").status == 200);
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
+    CHECK(r.exit_code == 0);
+  }
+
+  SECTION("the broker can be stopped and started again on the same port") {
+    REQUIRE(control(sim, "broker/stop").status == 200);
+    CHECK(status_number(sim, "published") >= 0);
+    CHECK(control(sim, "status", "GET").body.find(R"("broker_running":false)") !=
+          std::string::npos);
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 3), 10);
+    CHECK(r.exit_code != 0);
+    REQUIRE(control(sim, "broker/start").status == 200);
+    CHECK(control(sim, "status", "GET").body.find(R"("broker_running":true)") != std::string::npos);
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {topics[2]}, 1, 10), 15);
+    CHECK(r.exit_code == 0);
+  }
+
+  SECTION("an added device is announced in a new device list") {
+    BackgroundCommand sub(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 2, 10),
+                          tmp.path() + "/sub.out");
+    // The first list answers the subscription; wait for it before adding.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (read_file(tmp.path() + "/sub.out").empty() &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    const HttpReply added = control(sim, "devices/add?model=WT06");
+    REQUIRE(added.status == 200);
+    r = sub.wait(15);
+    REQUIRE(r.exit_code == 0);
+    const auto lists = lines_of(r.output);
+    REQUIRE(lists.size() == 2);
+    const auto after = device_topics(lists[1]);
+    REQUIRE(after.size() == 4);
+    CHECK(after[3].starts_with("device/WT06/"));
+    CHECK(added.body.find(after[3]) != std::string::npos);
+    // The new device's topic is readable at once.
+    r = run_command(mosquitto_sub(sim, logger.pem, id, {after[3]}, 1, 10), 15);
+    CHECK(r.exit_code == 0);
+  }
+
+  SECTION("devices can be paused and resumed") {
+    wait_for_published(sim, 3);
+    REQUIRE(control(sim, "devices/pause").status == 200);
+    std::this_thread::sleep_for(300ms);  // a publish in flight completes
+    const auto paused_at = status_number(sim, "published");
+    std::this_thread::sleep_for(500ms);
+    CHECK(status_number(sim, "published") == paused_at);
+    REQUIRE(control(sim, "devices/resume").status == 200);
+    wait_for_published(sim, paused_at + 3);
+  }
+  CHECK(sim.stop() == 0);
+}
+
+namespace {
+
+struct CookTrace {
+  std::string device_id;
+  int probe = 0;
+  int readings = 0;
+  bool remaining_null_first = false, remaining_later = false;
+  int first_temp = 0, max_temp = 0, target = 0;
+};
+
+}  // namespace
+
+TEST_CASE("the published capture imports into cooks with our own importer") {
+  SimProcess sim({"--interval-ms", "40", "--speed", "4000", "--seed", "3", "--no-offline",
+                  "--devices", "2", "--models", "WT11,WT02"});
+  TempDir tmp;
+  const Logger logger = certified_logger(sim, tmp.path());
+  start_devices(sim, logger);
+  wait_for_published(sim, 300);
+  REQUIRE(sim.stop() == 0);
+
+  // What the simulator says it published, cook by cook.
+  std::map<std::string, CookTrace> cooks;
+  std::map<std::string, std::vector<std::string>> states_by_probe;  // "device/probe" -> states
+  std::size_t lines = 0;
+  std::istringstream in(read_file(sim.info().published_file));
+  for (std::string line; std::getline(in, line); ++lines) {
+    simdjson::dom::parser parser;
+    const simdjson::dom::element doc = parser.parse(line);
+    const simdjson::dom::element payload = doc["payload"];
+    if (std::string_view(payload["cmdType"]).find(":status:report") == std::string_view::npos)
+      continue;
+    const std::string device = text(payload["deviceId"]);
+    for (simdjson::dom::element p : payload["cmdData"]["probes"].get_array()) {
+      const std::string probe = text(p["probeColor"]);
+      const std::string state = text(p["cookingState"]);
+      auto& states = states_by_probe[device + "/" + probe];
+      if (states.empty() || states.back() != state) states.push_back(state);
+      if (state != "cooking") {
+        CHECK(p["curTemperature"].error() == simdjson::NO_SUCH_FIELD);  // a docked stub
+        continue;
+      }
+      CookTrace& c = cooks[text(p["cookUuid"])];
+      const int temp = static_cast<int>(std::int64_t(p["curTemperature"]));
+      if (c.readings == 0) {
+        c.device_id = device;
+        c.probe = probe.back() - '0';
+        c.first_temp = temp;
+        c.remaining_null_first = p["curRemainedSec"].is_null();
+        c.target = static_cast<int>(std::int64_t(p["setParams"].at(0)["setTemperature"]));
+      }
+      if (!p["curRemainedSec"].is_null()) c.remaining_later = true;
+      c.max_temp = std::max(c.max_temp, temp);
+      ++c.readings;
+      CHECK(p["areaTemperature"].get_array().size() == 5u);
+    }
+  }
+  REQUIRE(lines >= 300);
+
+  // A whole cook happened: cooking up to the target, docked, then a new cook.
+  int finished = 0;
+  for (const auto& [uuid, c] : cooks) {
+    CHECK(c.remaining_null_first);
+    if (c.max_temp >= c.target) {
+      ++finished;
+      CHECK(c.remaining_later);
+      CHECK(c.first_temp < 600);  // from the fridge, in tenths of °F
+    }
+  }
+  CHECK(finished >= 1);
+  bool cycled = false;
+  for (const auto& [probe, states] : states_by_probe)
+    if (states.size() >= 3 && states[0] == "cooking" && states[1] == "charged") cycled = true;
+  CHECK(cycled);
+
+  // thermomaven import accepts every line and finds the same cooks.
+  const std::string db = tmp.path() + "/imported.db";
+  CommandResult r = run_command({TM_BINARY, "import", "--db", db, sim.info().published_file}, 60);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find(" 0 lines rejected") != std::string::npos);
+  r = run_command({TM_BINARY, "cooks", "--db", db, "--json"}, 30);
+  REQUIRE(r.exit_code == 0);
+  simdjson::dom::parser parser;
+  const simdjson::dom::array imported = parser.parse(r.output);
+  std::map<std::string, std::int64_t> imported_readings;
+  for (simdjson::dom::element c : imported) {
+    const std::string uuid = text(c["cook_uuid"]);
+    imported_readings[uuid] = std::int64_t(c["readings"]);
+    REQUIRE(cooks.count(uuid) == 1);
+    CHECK(std::string_view(c["device_id"]) == cooks[uuid].device_id);
+    CHECK(std::int64_t(c["probe"]) == cooks[uuid].probe);
+  }
+  CHECK(imported_readings.size() == cooks.size());
+  for (const auto& [uuid, c] : cooks) CHECK(imported_readings[uuid] == c.readings);
+}
+
+TEST_CASE("the same seed gives the same devices and the same reports") {
+  auto run = [](const std::string& seed) {
+    SimProcess sim({"--interval-ms", "30", "--speed", "600", "--seed", seed, "--devices", "1"});
+    TempDir tmp;
+    const Logger logger = certified_logger(sim, tmp.path());
+    start_devices(sim, logger);
+    wait_for_published(sim, 25);
+    REQUIRE(sim.stop() == 0);
+    // Each report's device, sequence number, id and data; times differ run to run.
+    std::vector<std::string> reports;
+    std::istringstream in(read_file(sim.info().published_file));
+    for (std::string line; std::getline(in, line) && reports.size() < 20;) {
+      simdjson::dom::parser parser;
+      const simdjson::dom::element payload = parser.parse(line)["payload"];
+      if (std::string_view(payload["cmdType"]) == "user:device:list") continue;
+      reports.push_back(text(payload["deviceId"]) + " " + text(payload["cmdSeqNo"]) + " " +
+                        text(payload["cmdId"]) + " " + simdjson::minify(payload["cmdData"]));
+    }
+    REQUIRE(reports.size() == 20);
+    return std::make_pair(sim.info().user_id, reports);
+  };
+  const auto first = run("7");
+  const auto again = run("7");
+  const auto other = run("8");
+  CHECK(first.first == again.first);
+  CHECK(first.second == again.second);
+  CHECK(first.first != other.first);
+  CHECK(first.second[0].substr(0, 18) != other.second[0].substr(0, 18));  // device ids
+}
