@@ -124,6 +124,9 @@ int run_command(int argc, char** argv) {
   tc::LiveCollector collector(config);  // creates and migrates the database first
   exporter::ServerOptions options;
   options.listen = args.get_or("--listen", "127.0.0.1:9469");
+  options.collector_state = [&collector]() -> std::optional<CollectorStatus> {
+    return collector.live_status();
+  };
   SignalStopper stopper(collector);  // before any thread starts: they inherit the mask
   exporter::HttpServer server(config.db_path, options);
   server.start();

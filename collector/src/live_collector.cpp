@@ -150,7 +150,7 @@ class LiveCollector::Impl {
       : config_(config),
         db_(config.db_path),
         state_dir_(config.state_dir),
-        http_(HttpOptions{.ca_file = config.ca_file}),
+        http_(HttpOptions{.ca_file = config.ca_file, .abort = &stopping_}),
         api_(ApiSettings{.base_url = config.api_url,
                          .region = config.region,
                          .app_key = config.app_key,
@@ -160,6 +160,7 @@ class LiveCollector::Impl {
         queue_(20000, 32u << 20) {}
 
   int run();
+  CollectorStatus live_status();
   void stop() {
     stopping_ = true;
     events_.push(ControlEvent(EventKind::Stop));
@@ -245,6 +246,7 @@ class LiveCollector::Impl {
   void ingest(const ReceivedMessage& message, Ingestor& ingestor);
   CollectorStatus status_snapshot(const Ingestor& ingestor);
 
+  std::atomic<bool> stopping_{false};  // first: the HTTP client watches it
   CollectorConfig config_;
   storage::Database db_;
   StateDir state_dir_;
@@ -253,7 +255,6 @@ class LiveCollector::Impl {
   MessageQueue queue_;
   EventQueue events_;
   StatusBoard status_;
-  std::atomic<bool> stopping_{false};
   std::atomic<TemperatureUnit> unit_{TemperatureUnit::Fahrenheit};
   std::atomic<bool> unit_known_{false};
 
@@ -512,6 +513,7 @@ int LiveCollector::Impl::run() {
           !wait_backoff(backoff.next_delay_ms(), "reconnecting"))
         break;
     } catch (const ApiError& e) {
+      if (stopping_) break;  // an aborted request, not a failure
       set_error(e.what());
       log_error("api", e.what());
       if (e.kind == ApiError::Kind::LoginRefused) {
@@ -520,10 +522,12 @@ int LiveCollector::Impl::run() {
       }
       if (!wait_backoff(backoff.next_delay_ms(), "trying again")) break;
     } catch (const RetryableError& e) {
+      if (stopping_) break;  // an aborted request, not a failure
       set_error(e.component + ": " + e.what());
       log_error(e.component, e.what());
       if (!wait_backoff(backoff.next_delay_ms(), "trying again")) break;
     } catch (const std::exception& e) {
+      if (stopping_) break;  // an aborted request, not a failure
       set_error(e.what());
       log_error("collector", e.what());
       if (!wait_backoff(backoff.next_delay_ms(), "trying again")) break;
@@ -561,6 +565,19 @@ CollectorStatus LiveCollector::Impl::status_snapshot(const Ingestor& ingestor) {
   s.counters[{"readings_stored", ""}] = static_cast<std::int64_t>(stats.readings_stored);
   s.counters[{"readings_duplicate", ""}] = static_cast<std::int64_t>(stats.readings_duplicate);
   s.counters[{"dropped", "queue_full"}] = static_cast<std::int64_t>(queue_.dropped());
+  return s;
+}
+
+CollectorStatus LiveCollector::Impl::live_status() {
+  CollectorStatus s;
+  s.updated_ms = now_ms();
+  s.pid = ::getpid();
+  std::lock_guard lock(status_.mutex);
+  s.state = status_.state;
+  s.mqtt_connected = status_.connected;
+  s.mqtt_reconnects = status_.reconnects;
+  s.cert_expiry_s = status_.cert_expiry_s;
+  s.last_error = status_.last_error;
   return s;
 }
 
@@ -645,5 +662,6 @@ LiveCollector::LiveCollector(const CollectorConfig& config)
 LiveCollector::~LiveCollector() = default;
 int LiveCollector::run() { return impl_->run(); }
 void LiveCollector::stop() { impl_->stop(); }
+CollectorStatus LiveCollector::live_status() const { return impl_->live_status(); }
 
 }  // namespace thermomaven::collector

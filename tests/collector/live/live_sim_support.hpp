@@ -133,10 +133,15 @@ class Collector {
   std::string log() const { return process_.log(); }
 
   // Waits until the log has `count` lines containing `text` (or the process ended).
+  // On failure the end of the log goes to stderr, to show why.
   bool wait_log(const std::string& text, double seconds, int count = 1) {
-    return wait_until([&] { return count_lines(text) >= count || process_.poll() >= 0; },
-                      seconds) &&
-           count_lines(text) >= count;
+    wait_until([&] { return count_lines(text) >= count || process_.poll() >= 0; }, seconds);
+    if (count_lines(text) >= count) return true;
+    const std::string text_log = log();
+    const auto from = text_log.size() > 3000 ? text_log.size() - 3000 : 0;
+    std::fprintf(stderr, "---- waited for %d x '%s'; end of %s:\n%s----\n", count, text.c_str(),
+                 log_path_.c_str(), text_log.substr(from).c_str());
+    return false;
   }
   int count_lines(const std::string& text) const {
     std::istringstream lines(log());

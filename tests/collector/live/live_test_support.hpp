@@ -5,7 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,12 +70,6 @@ class ChildProcess {
   ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
                const std::map<std::string, std::string>& env = {})
       : log_path_(log_path) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
     std::vector<std::string> env_text;
     for (char** e = environ; *e; ++e) {
       const std::string entry = *e;
@@ -90,9 +84,26 @@ class ChildProcess {
     std::vector<std::string> argv_copy = argv;
     for (auto& a : argv_copy) args.push_back(a.data());
     args.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+    const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (log_fd < 0 || null_fd < 0) throw std::runtime_error("cannot open " + log_path);
+    const pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      // Only async-signal-safe calls until exec. The child dies with the test
+      // process, even when that one is killed and cannot clean up.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(127);
+      ::dup2(null_fd, 0);
+      ::dup2(log_fd, 1);
+      ::dup2(log_fd, 2);
+      ::execve(args[0], args.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(log_fd);
+    ::close(null_fd);
+    if (pid < 0) throw std::runtime_error("cannot start " + argv[0]);
+    pid_ = pid;
   }
   ~ChildProcess() { stop(); }
   ChildProcess(const ChildProcess&) = delete;

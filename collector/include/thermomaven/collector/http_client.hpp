@@ -3,6 +3,7 @@
 // Only https:// URLs are accepted.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,9 @@ struct HttpOptions {
   long connect_timeout_ms = 10000;
   long timeout_ms = 30000;
   std::size_t max_body_bytes = 8 << 20;
+  // When set and true, a transfer in progress is abandoned (within ~1 s):
+  // a stopping collector must not hang on a slow server.
+  const std::atomic<bool>* abort = nullptr;
 };
 
 // Call once before any thread starts (curl_global_init is not thread-safe).

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "thermomaven/collector/config.hpp"
+#include "thermomaven/storage/records.hpp"
 
 namespace thermomaven::collector {
 
@@ -26,6 +27,9 @@ class LiveCollector {
   int run();
   // Thread-safe; returns at once.
   void stop();
+  // Thread-safe: the state, connection, reconnects, certificate expiry and
+  // last error right now (the counters are in the database).
+  CollectorStatus live_status() const;
 
  private:
   class Impl;
