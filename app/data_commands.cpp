@@ -9,7 +9,7 @@
 
 #include "cli_args.hpp"
 #include "commands.hpp"
-#include "thermomaven/collector/capture_reader.hpp"
+#include "thermomaven/collector/capture_import.hpp"
 #include "thermomaven/collector/ingestor.hpp"
 #include "thermomaven/exporter/cook_export.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
@@ -71,25 +71,11 @@ bool import_one(const std::string& name, collector::Ingestor& ingestor) {
   }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> owner(in == stdin ? nullptr : in, std::fclose);
   const std::string label = name == "-" ? "<stdin>" : name;
-  collector::CaptureReader reader(in);
-  std::string_view line;
-  std::size_t capacity = 0;
-  collector::ParseError error;
   try {
-    for (;;) {
-      const auto status = reader.next(line, capacity);
-      if (status == collector::CaptureReader::Status::End) break;
-      if (status == collector::CaptureReader::Status::TooLong) {
-        ingestor.count_rejected_line("too_large");
-        std::fprintf(stderr, "%s:%llu: rejected (too_large): line longer than 1 MiB\n",
-                     label.c_str(), static_cast<unsigned long long>(reader.line_number()));
-        continue;
-      }
-      if (!ingestor.ingest_line(line, capacity, now_ms(), error) && !error.reason.empty())
-        std::fprintf(stderr, "%s:%llu: rejected (%s): %s\n", label.c_str(),
-                     static_cast<unsigned long long>(reader.line_number()), error.reason.c_str(),
-                     error.detail.c_str());
-    }
+    collector::import_capture(in, ingestor, now_ms, [&](const collector::RejectedLine& r) {
+      std::fprintf(stderr, "%s:%llu: rejected (%s): %s\n", label.c_str(),
+                   static_cast<unsigned long long>(r.line_number), r.reason.c_str(), r.detail.c_str());
+    });
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "import: error: cannot read %s: %s\n", label.c_str(), e.what());
     return false;

@@ -17,20 +17,34 @@ bool is_blank(std::string_view line) {
 }
 }  // namespace
 
-const Message* Ingestor::ingest_line(std::string_view line, std::size_t capacity,
-                                     std::int64_t receive_ms, ParseError& error) {
+bool Ingestor::parse_line(std::string_view line, std::size_t capacity, std::int64_t receive_ms,
+                          Message& out, ParseError& error) {
   ++stats_.lines;
   if (is_blank(line)) {
     ++stats_.blank_lines;
     error = {};
-    return nullptr;
+    return false;
   }
-  return store(parser_.parse_line(line, capacity, receive_ms, message_, error), error);
+  if (parser_.parse_line(line, capacity, receive_ms, out, error)) return true;
+  ++stats_.rejected[error.reason];
+  return false;
+}
+
+const Message* Ingestor::ingest_line(std::string_view line, std::size_t capacity,
+                                     std::int64_t receive_ms, ParseError& error) {
+  if (!parse_line(line, capacity, receive_ms, message_, error)) return nullptr;
+  store(message_);
+  return &message_;
 }
 
 const Message* Ingestor::ingest_payload(std::string_view topic, std::string_view payload,
                                         std::int64_t receive_ms, ParseError& error) {
-  return store(parser_.parse_payload(topic, payload, receive_ms, message_, error), error);
+  if (!parser_.parse_payload(topic, payload, receive_ms, message_, error)) {
+    ++stats_.rejected[error.reason];
+    return nullptr;
+  }
+  store(message_);
+  return &message_;
 }
 
 void Ingestor::count_rejected_line(const std::string& reason) {
@@ -38,26 +52,21 @@ void Ingestor::count_rejected_line(const std::string& reason) {
   ++stats_.rejected[reason];
 }
 
-const Message* Ingestor::store(bool parsed, const ParseError& error) {
-  if (!parsed) {
-    ++stats_.rejected[error.reason];
-    return nullptr;
-  }
+void Ingestor::store(const Message& message) {
   auto count = [&](const storage::WriteOutcome& o) {
     stats_.readings_stored += o.readings_stored;
     stats_.readings_duplicate += o.readings_duplicate;
   };
-  switch (message_.kind) {
-    case MessageKind::StatusReport: count(writer_.write(message_.report)); break;
+  switch (message.kind) {
+    case MessageKind::StatusReport: count(writer_.write(message.report)); break;
     case MessageKind::DeviceList:
-      for (const DeviceInfo& device : message_.devices) writer_.write(device);
-      for (const StatusReport& report : message_.latest_reports) count(writer_.write(report));
+      for (const DeviceInfo& device : message.devices) writer_.write(device);
+      for (const StatusReport& report : message.latest_reports) count(writer_.write(report));
       break;
     case MessageKind::CommandReceipt:
     case MessageKind::Unknown: break;
   }
-  ++stats_.messages[kind_name(message_.kind)];
-  return &message_;
+  ++stats_.messages[kind_name(message.kind)];
 }
 
 }  // namespace thermomaven::collector

@@ -24,6 +24,9 @@ struct IngestStats {
   std::uint64_t rejected_total() const;
 };
 
+// Parsing and storing are two stages. ingest_* run both; a caller with two
+// cores can run parse_line on one thread and store on another (they touch
+// disjoint state: the parser and line counts, the writer and store counts).
 class Ingestor {
  public:
   Ingestor(storage::ReadingWriter& writer, ParserOptions options = {});
@@ -35,15 +38,19 @@ class Ingestor {
   const Message* ingest_payload(std::string_view topic, std::string_view payload,
                                 std::int64_t receive_ms, ParseError& error);
 
+  // The parse stage of ingest_line: true when `out` holds a message to
+  // store; false for a blank line (error.reason empty) or a refused one.
+  bool parse_line(std::string_view line, std::size_t capacity, std::int64_t receive_ms, Message& out,
+                  ParseError& error);
   // Counts a capture line refused before parsing (e.g. over-long).
   void count_rejected_line(const std::string& reason);
+  // The store stage: writes what the message carries and counts it.
+  void store(const Message& message);
 
   const IngestStats& stats() const { return stats_; }
   MessageParser& parser() { return parser_; }
 
  private:
-  const Message* store(bool parsed, const ParseError& error);
-
   storage::ReadingWriter& writer_;
   MessageParser parser_;
   Message message_;
