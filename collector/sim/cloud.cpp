@@ -127,6 +127,10 @@ void Cloud::stop() {
   }
   stopping_cv_.notify_all();  // ends api_slow waits
   if (tls_) tls_->stop();
+  {
+    std::lock_guard lock(admin_mutex_);
+    admin_.disconnect();
+  }
   if (server_) {
     // civetweb's accept thread notices the stop only when its poll() ends,
     // which takes up to 2 s unless a connection wakes it.

@@ -288,6 +288,7 @@ int run(const Options& o) {
   log_info(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
   cloud.stop();
   fleet.stop();
+  publisher.disconnect();
   broker.stop();
   log_info("stopped; " + std::to_string(publisher.published()) + " messages published");
   return 0;

@@ -54,9 +54,13 @@ Publisher::Publisher(PublisherConfig config) : config_(std::move(config)) {
 }
 
 Publisher::~Publisher() {
-  if (MQTTClient_isConnected(client_)) MQTTClient_disconnect(client_, 1000);
+  disconnect();
   MQTTClient_destroy(&client_);
   if (capture_) std::fclose(capture_);
+}
+
+void Publisher::disconnect() {
+  if (MQTTClient_isConnected(client_)) MQTTClient_disconnect(client_, 1000);
 }
 
 bool Publisher::connect() {

@@ -38,6 +38,9 @@ class Publisher {
   // `payload` must be a JSON object. Not thread-safe: one caller thread.
   bool publish(const std::string& topic, const std::string& payload);
   std::uint64_t published() const { return published_; }
+  // Disconnects cleanly; call it before the broker stops for good (a
+  // connection Paho finds lost during destruction leaks its TLS session).
+  void disconnect();
 
  private:
   bool connect();
