@@ -13,7 +13,8 @@
 namespace thermomaven::exporter {
 
 struct ServerOptions {
-  // HOST:PORT; an IPv6 host in brackets. Port 0 picks a free port (see port()).
+  // IPv4 HOST:PORT (Debian 12's civetweb has no IPv6). Port 0 picks a free
+  // port (see port()).
   std::string listen = "127.0.0.1:9469";
   // See MetricsOptions::stale_after_ms; 0 turns staleness off.
   std::int64_t stale_after_s = 180;
