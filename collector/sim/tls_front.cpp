@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -94,7 +95,11 @@ void TlsFront::accept_loop() {
       return;
     }
     if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) continue;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {  // out of descriptors: wait, don't spin
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
       log_error(std::string("https: accept failed: ") + std::strerror(errno));
       return;
     }

@@ -59,6 +59,13 @@ void wait_for_published(const SimProcess& sim, std::int64_t count) {
   }
 }
 
+// Runs mosquitto_sub; its output is shown with the next assertion.
+CommandResult subscribe(const std::vector<std::string>& argv, int timeout_s) {
+  CommandResult r = run_command(argv, timeout_s);
+  UNSCOPED_INFO("mosquitto_sub said: " << r.output);
+  return r;
+}
+
 // Subscribes once to the user topic, which starts the devices reporting.
 void start_devices(const SimProcess& sim, const Logger& logger) {
   const CommandResult r = run_command(
@@ -78,8 +85,8 @@ TEST_CASE("a logger certificate gets the device list and reports, and nothing el
 
   // Subscribing to the user topic brings the account's device list.
   CommandResult r =
-      run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
-  INFO(r.output << "\n--- simulator log ---\n" << sim.log());
+      subscribe(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
+  UNSCOPED_INFO("--- simulator log ---\n" << sim.log());
   REQUIRE(r.exit_code == 0);
   const auto list = lines_of(r.output);
   REQUIRE(list.size() == 1);
@@ -91,7 +98,7 @@ TEST_CASE("a logger certificate gets the device list and reports, and nothing el
   CHECK(topics[0].starts_with("device/WT09/"));
 
   SECTION("status reports arrive on the device topics") {
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {topics[0], topics[1]}, 4, 10), 15);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {topics[0], topics[1]}, 4, 10), 15);
     REQUIRE(r.exit_code == 0);
     std::set<std::string> seen_topics;
     for (const std::string& line : lines_of(r.output)) {
@@ -113,35 +120,35 @@ TEST_CASE("a logger certificate gets the device list and reports, and nothing el
 
   SECTION("the ACL refuses other topics, wildcards and strangers") {
     // A refused SUBSCRIBE gets a failure return code in its SUBACK.
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {"device/WT09/123456789/pub"}, 1, 3), 10);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {"device/WT09/123456789/pub"}, 1, 3), 10);
     CHECK(r.output.find("All subscription requests were denied") != std::string::npos);
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {"#"}, 1, 3), 10);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {"#"}, 1, 3), 10);
     CHECK(r.output.find("denied") != std::string::npos);
     // Without a client certificate the broker does not let anyone in.
-    r = run_command(mosquitto_sub(sim, ClientPem{}, "anonymous", {logger.keystore.sub_topic}, 1, 3),
-                    10);
+    r = subscribe(mosquitto_sub(sim, ClientPem{}, "anonymous", {logger.keystore.sub_topic}, 1, 3),
+                  10);
     CHECK(r.exit_code != 0);
     CHECK(r.output.find("denied") == std::string::npos);
   }
 
   SECTION("fault refuse_subscriptions denies the device topics only") {
     REQUIRE(control(sim, "fault?name=refuse_subscriptions&on=1").status == 200);
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {topics[1]}, 1, 3), 10);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {topics[1]}, 1, 3), 10);
     CHECK(r.output.find("denied") != std::string::npos);
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
     CHECK(r.exit_code == 0);
     REQUIRE(control(sim, "fault?name=refuse_subscriptions&on=0").status == 200);
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {topics[1]}, 1, 10), 15);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {topics[1]}, 1, 10), 15);
     CHECK(r.exit_code == 0);
   }
 
   SECTION("fault untrusted_broker: the broker's certificate is from another CA") {
     REQUIRE(control(sim, "fault?name=untrusted_broker&on=1").status == 200);
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 3), 10);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 3), 10);
     CHECK(r.exit_code != 0);
     CHECK(r.output.find("TLS error") != std::string::npos);
     REQUIRE(control(sim, "fault?name=untrusted_broker&on=0").status == 200);
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
     CHECK(r.exit_code == 0);
   }
 
@@ -150,11 +157,11 @@ TEST_CASE("a logger certificate gets the device list and reports, and nothing el
     CHECK(status_number(sim, "published") >= 0);
     CHECK(control(sim, "status", "GET").body.find(R"("broker_running":false)") !=
           std::string::npos);
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 3), 10);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 3), 10);
     CHECK(r.exit_code != 0);
     REQUIRE(control(sim, "broker/start").status == 200);
     CHECK(control(sim, "status", "GET").body.find(R"("broker_running":true)") != std::string::npos);
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {topics[2]}, 1, 10), 15);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {topics[2]}, 1, 10), 15);
     CHECK(r.exit_code == 0);
   }
 
@@ -177,7 +184,7 @@ TEST_CASE("a logger certificate gets the device list and reports, and nothing el
     CHECK(after[3].starts_with("device/WT06/"));
     CHECK(added.body.find(after[3]) != std::string::npos);
     // The new device's topic is readable at once.
-    r = run_command(mosquitto_sub(sim, logger.pem, id, {after[3]}, 1, 10), 15);
+    r = subscribe(mosquitto_sub(sim, logger.pem, id, {after[3]}, 1, 10), 15);
     CHECK(r.exit_code == 0);
   }
 
