@@ -229,3 +229,27 @@ TEST_CASE("the server refuses an address it cannot listen on, with the reason") 
   CHECK_THROWS_WITH(nonsense.start(), Catch::Contains("cannot listen on not-an-address:x"));
   CHECK(s.healthy());
 }
+
+TEST_CASE("thermomaven serve refuses bad flags and a missing database with one clear line") {
+  exporter_test::TempDir dir;
+  const auto no_db = tm_test::thermomaven({"serve"});
+  CHECK(no_db.exit_code == 2);
+  CHECK(no_db.err.find("--db is required") != std::string::npos);
+  const auto missing = tm_test::thermomaven({"serve", "--db", dir / "none.db"});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("no database at") != std::string::npos);
+  const auto stale = tm_test::thermomaven({"serve", "--db", shared().db, "--stale-after", "soon"});
+  CHECK(stale.exit_code == 2);
+  CHECK(stale.err.find("--stale-after must be a number of seconds") != std::string::npos);
+  const auto listen = tm_test::thermomaven({"serve", "--db", shared().db, "--listen", "9469"});
+  CHECK(listen.exit_code == 2);
+  CHECK(listen.err.find("--listen must be HOST:PORT") != std::string::npos);
+  exporter_test::write_file(dir / "junk.db", std::string(4096, 'j'));
+  const auto junk = tm_test::thermomaven({"serve", "--db", dir / "junk.db"});
+  CHECK(junk.exit_code == 2);
+  CHECK(junk.err.find("not a database") != std::string::npos);
+  const auto taken = tm_test::thermomaven({"serve", "--db", shared().db, "--listen",
+                                           "127.0.0.1:" + std::to_string(shared().server->port())});
+  CHECK(taken.exit_code == 2);
+  CHECK(taken.err.find("cannot listen on") != std::string::npos);
+}
