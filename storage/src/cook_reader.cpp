@@ -85,8 +85,8 @@ std::vector<DeviceSnapshot> read_snapshots(SQLite::Database& db) {
                            "SELECT ts_ms, probes FROM reports WHERE device = ? "
                            "ORDER BY ts_ms DESC LIMIT 1");
   SQLite::Statement running(db, std::string(kCookColumns) +
-                                           "WHERE c.device = ? AND c.probe = ? "
-                                           "ORDER BY c.last_ms DESC LIMIT 1");
+                                    "WHERE c.device = ? AND c.probe = ? "
+                                    "ORDER BY c.last_ms DESC LIMIT 1");
   StoredReport report;
   while (list.executeStep()) {
     DeviceSnapshot& d = devices.emplace_back();
@@ -105,7 +105,8 @@ std::vector<DeviceSnapshot> read_snapshots(SQLite::Database& db) {
       for (const StoredProbe& p : report.probes) {
         DeviceSnapshot::Probe& probe = d.probes.emplace_back();
         to_sample(p, probe.values);
-        if (auto name = names.find(p.state_id); name != names.end()) probe.values.state = name->second;
+        if (auto name = names.find(p.state_id); name != names.end())
+          probe.values.state = name->second;
         running.bind(1, id);
         running.bind(2, p.probe);
         if (running.executeStep()) {
@@ -195,7 +196,8 @@ void CookReader::for_each_reading(const CookSession& cook,
 }
 
 std::vector<DeviceSnapshot> CookReader::latest_snapshots() {
-  return reading(db_.sql(), "could not read the latest state", [&] { return read_snapshots(db_.sql()); });
+  return reading(db_.sql(), "could not read the latest state",
+                 [&] { return read_snapshots(db_.sql()); });
 }
 
 }  // namespace thermomaven::storage
