@@ -2,8 +2,10 @@
 // database, talked to with libcurl and raw sockets.
 #include "thermomaven/exporter/http_server.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <regex>
+#include <thread>
 
 #include "exporter_test_support.hpp"
 #include "test_support.hpp"
@@ -252,4 +254,52 @@ TEST_CASE("thermomaven serve refuses bad flags and a missing database with one c
                                            "127.0.0.1:" + std::to_string(shared().server->port())});
   CHECK(taken.exit_code == 2);
   CHECK(taken.err.find("cannot listen on") != std::string::npos);
+}
+
+TEST_CASE("scrapes during a stream of commits always see whole batches") {
+  Served s;
+  const auto count_devices = [](const std::string& metrics) {
+    std::size_t n = 0;
+    for (std::size_t at = 0;
+         (at = metrics.find("\nthermomaven_device_up{", at)) != std::string::npos; ++at)
+      ++n;
+    return n;
+  };
+  const std::size_t before = count_devices(http_request(s.url("/metrics")).body);
+  REQUIRE(before > 0);
+
+  // Each batch adds two devices in one transaction; a scrape that saw half a
+  // batch would count an odd number of new devices.
+  std::atomic<bool> done{false};
+  std::thread writer_thread([&] {
+    storage::Database db(s.db);
+    storage::ReadingWriter writer(db);
+    for (int batch = 0; batch < 60; ++batch) {
+      for (int i = 0; i < 2; ++i) {
+        StatusReport r;
+        r.device_id = "9" + std::to_string(batch * 2 + i);
+        r.model = "WT10";
+        r.time_ms = 1'777'790'000'000 + batch;
+        r.online = true;
+        writer.write(r);
+      }
+      writer.commit();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    done = true;
+  });
+  std::vector<std::size_t> seen;
+  int failures = 0;
+  while (!done) {
+    const auto r = http_request(s.url("/metrics"));
+    if (r.status != 200)
+      ++failures;
+    else
+      seen.push_back(count_devices(r.body) - before);
+  }
+  writer_thread.join();
+  CHECK(failures == 0);
+  CHECK(seen.size() > 3);
+  for (std::size_t added : seen) CHECK(added % 2 == 0);
+  CHECK(count_devices(http_request(s.url("/metrics")).body) == before + 120);
 }
