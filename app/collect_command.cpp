@@ -42,8 +42,9 @@ void refuse_password_flag(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--password" || arg.rfind("--password=", 0) == 0)
-      throw UsageError("there is no --password flag: a password must never be in a command line; "
-                       "use --password-file FILE (mode 600) or THERMOMAVEN_PASSWORD_FILE");
+      throw UsageError(
+          "there is no --password flag: a password must never be in a command line; "
+          "use --password-file FILE (mode 600) or THERMOMAVEN_PASSWORD_FILE");
   }
 }
 

@@ -22,7 +22,8 @@ std::int64_t now_ms() {
 // A server message for a log line: one line, bounded, printable.
 std::string printable(std::string_view text, std::size_t limit = 160) {
   std::string out;
-  for (char c : text.substr(0, limit)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  for (char c : text.substr(0, limit))
+    out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
   if (text.size() > limit) out += "...";
   return out;
 }
@@ -83,7 +84,8 @@ Envelope parse_envelope(const std::string& path, const HttpResponse& response) {
             envelope.data = std::string(std::string_view(array.raw_json()));
             break;
           }
-          default: envelope.data = std::string(std::string_view(value.raw_json_token()));
+          default:
+            envelope.data = std::string(std::string_view(value.raw_json_token()));
         }
       }
     }
@@ -95,8 +97,10 @@ Envelope parse_envelope(const std::string& path, const HttpResponse& response) {
 }
 
 std::string string_field(od::value value) {
-  if (value.type() == od::json_type::string) return std::string(std::string_view(value.get_string()));
-  if (value.type() == od::json_type::number) return std::string(std::string_view(value.raw_json_token()));
+  if (value.type() == od::json_type::string)
+    return std::string(std::string_view(value.get_string()));
+  if (value.type() == od::json_type::number)
+    return std::string(std::string_view(value.raw_json_token()));
   return {};
 }
 
@@ -106,11 +110,21 @@ std::string json_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -178,8 +192,10 @@ void CloudApi::login() {
     if (e.code == "1003") hint = " - wrong password?";
     if (e.code == "1004") hint = " - unknown account (check THERMOMAVEN_EMAIL)";
     if (e.code == "1001") hint = " - request signature refused";
-    const bool refused = e.kind == ApiError::Kind::TokenInvalid || e.kind == ApiError::Kind::Refused;
-    throw ApiError(refused ? ApiError::Kind::LoginRefused : e.kind, e.code, std::string("login failed: ") + e.what() + hint);
+    const bool refused =
+        e.kind == ApiError::Kind::TokenInvalid || e.kind == ApiError::Kind::Refused;
+    throw ApiError(refused ? ApiError::Kind::LoginRefused : e.kind, e.code,
+                   std::string("login failed: ") + e.what() + hint);
   }
   ++logins_;
   StoredSession session;
@@ -190,8 +206,10 @@ void CloudApi::login() {
     od::document doc = parser.iterate(padded);
     for (auto field : doc.get_object()) {
       std::string_view key = field.unescaped_key();
-      if (key == "token") session.token = string_field(field.value());
-      else if (key == "userId") session.user_id = string_field(field.value());
+      if (key == "token")
+        session.token = string_field(field.value());
+      else if (key == "userId")
+        session.user_id = string_field(field.value());
       else if (key == "setting") {
         od::value setting = field.value();
         if (setting.type() != od::json_type::object) continue;
@@ -246,10 +264,14 @@ CertificateGrant CloudApi::apply_for_certificate() {
     for (auto field : doc.get_object()) {
       std::string_view key = field.unescaped_key();
       od::value value = field.value();
-      if (key == "p12Url") grant.p12_url = string_field(value);
-      else if (key == "p12Md5") grant.p12_md5 = string_field(value);
-      else if (key == "p12Password") grant.p12_password = string_field(value);
-      else if (key == "clientId") grant.client_id = string_field(value);
+      if (key == "p12Url")
+        grant.p12_url = string_field(value);
+      else if (key == "p12Md5")
+        grant.p12_md5 = string_field(value);
+      else if (key == "p12Password")
+        grant.p12_password = string_field(value);
+      else if (key == "clientId")
+        grant.client_id = string_field(value);
       else if (key == "subTopics" && value.type() == od::json_type::array) {
         for (auto item : value.get_array()) {
           std::string topic = string_field(item.value());

@@ -61,10 +61,10 @@ int positive_int(const std::string& text, const char* name) {
 }
 
 bool is_europe(const std::string& region) {
-  static const std::set<std::string> kEurope = {
-      "DE", "UK", "GB", "FR", "IT", "ES", "NL", "BE", "AT", "CH", "IE", "PT", "PL", "SE",
-      "NO", "DK", "FI", "CZ", "SK", "HU", "RO", "BG", "GR", "HR", "SI", "LU", "EE", "LV",
-      "LT", "ZA", "TR"};
+  static const std::set<std::string> kEurope = {"DE", "UK", "GB", "FR", "IT", "ES", "NL", "BE",
+                                                "AT", "CH", "IE", "PT", "PL", "SE", "NO", "DK",
+                                                "FI", "CZ", "SK", "HU", "RO", "BG", "GR", "HR",
+                                                "SI", "LU", "EE", "LV", "LT", "ZA", "TR"};
   return kEurope.count(region) > 0;
 }
 
@@ -72,10 +72,10 @@ bool is_europe(const std::string& region) {
 
 const std::initializer_list<const char*>& setting_names() {
   static const std::initializer_list<const char*> kNames = {
-      "THERMOMAVEN_EMAIL",      "THERMOMAVEN_PASSWORD",      "THERMOMAVEN_PASSWORD_FILE",
-      "THERMOMAVEN_REGION",     "THERMOMAVEN_API_URL",       "THERMOMAVEN_MQTT_ENDPOINT",
-      "THERMOMAVEN_CA_FILE",    "THERMOMAVEN_STATE_DIR",     "THERMOMAVEN_DB",
-      "THERMOMAVEN_LOG_LEVEL",  "THERMOMAVEN_BACKOFF_BASE_MS", "THERMOMAVEN_APP_KEY"};
+      "THERMOMAVEN_EMAIL",     "THERMOMAVEN_PASSWORD",        "THERMOMAVEN_PASSWORD_FILE",
+      "THERMOMAVEN_REGION",    "THERMOMAVEN_API_URL",         "THERMOMAVEN_MQTT_ENDPOINT",
+      "THERMOMAVEN_CA_FILE",   "THERMOMAVEN_STATE_DIR",       "THERMOMAVEN_DB",
+      "THERMOMAVEN_LOG_LEVEL", "THERMOMAVEN_BACKOFF_BASE_MS", "THERMOMAVEN_APP_KEY"};
   return kNames;
 }
 
@@ -119,8 +119,9 @@ Endpoint parse_endpoint(const std::string& text, int default_port) {
   if (colon != std::string::npos && text.find(':') == colon) {
     host = text.substr(0, colon);
     const std::string port = text.substr(colon + 1);
-    bool numeric = !port.empty() && port.size() <= 5 &&
-                   std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool numeric =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
     const int value = numeric ? std::stoi(port) : 0;
     if (value < 1 || value > 65535)
       throw ConfigError("MQTT endpoint '" + text + "' has a bad port (want host[:port])");
@@ -168,11 +169,14 @@ CollectorConfig resolve_config(const Settings& flags, const Settings& env, const
     throw ConfigError("no account: set THERMOMAVEN_EMAIL (or --email, or in --config FILE)");
 
   // The password itself only from env or file; a password file from any source.
-  if (auto v = get("THERMOMAVEN_PASSWORD_FILE")) config.password = read_password_file(*v);
-  else if (auto p = get("THERMOMAVEN_PASSWORD")) config.password = *p;
+  if (auto v = get("THERMOMAVEN_PASSWORD_FILE"))
+    config.password = read_password_file(*v);
+  else if (auto p = get("THERMOMAVEN_PASSWORD"))
+    config.password = *p;
   if (config.password.empty())
-    throw ConfigError("no password: set THERMOMAVEN_PASSWORD_FILE (a file only you can read) or "
-                      "THERMOMAVEN_PASSWORD");
+    throw ConfigError(
+        "no password: set THERMOMAVEN_PASSWORD_FILE (a file only you can read) or "
+        "THERMOMAVEN_PASSWORD");
 
   if (auto v = get("THERMOMAVEN_REGION")) {
     config.region = *v;
@@ -183,7 +187,8 @@ CollectorConfig resolve_config(const Settings& flags, const Settings& env, const
   if (auto v = get("THERMOMAVEN_API_URL")) config.api_url = *v;
   while (!config.api_url.empty() && config.api_url.back() == '/') config.api_url.pop_back();
   if (config.api_url.rfind("https://", 0) != 0)
-    throw ConfigError("THERMOMAVEN_API_URL must start with https:// (got '" + config.api_url + "')");
+    throw ConfigError("THERMOMAVEN_API_URL must start with https:// (got '" + config.api_url +
+                      "')");
 
   config.mqtt = parse_endpoint(region_mqtt_host(config.region));
   if (auto v = get("THERMOMAVEN_MQTT_ENDPOINT")) config.mqtt = parse_endpoint(*v);

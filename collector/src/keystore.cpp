@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <mutex>
 
 namespace thermomaven::collector {
 
@@ -39,16 +38,42 @@ const std::string_view kAmazonRootCa1Pem =
 namespace {
 
 // Java-made keystores use RC2-40/3DES, which OpenSSL 3 only has in its legacy
-// provider; loading it explicitly also stops the default one from loading
-// implicitly, so both are loaded, once, for the process.
-void load_providers() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    OSSL_PROVIDER_load(nullptr, "legacy");  // optional: modern keystores work without it
-    OSSL_PROVIDER_load(nullptr, "default");
+// provider. Rather than change the process-wide library context that curl and
+// Paho use, the keystore is opened in a private one with the legacy and
+// default providers, made this thread's default only while it is in scope.
+// Everything created inside must be freed before it ends.
+class LegacyCapableContext {
+ public:
+  LegacyCapableContext() : context_(OSSL_LIB_CTX_new()) {
+    if (!context_) throw KeystoreError("OpenSSL cannot create a library context");
+    legacy_ = OSSL_PROVIDER_load(context_, "legacy");  // optional: modern keystores need none
+    default_ = OSSL_PROVIDER_load(context_, "default");
+    if (!default_) {
+      release();
+      throw KeystoreError("OpenSSL cannot load its default provider");
+    }
+    previous_ = OSSL_LIB_CTX_set0_default(context_);
     ERR_clear_error();
-  });
-}
+  }
+  ~LegacyCapableContext() {
+    OSSL_LIB_CTX_set0_default(previous_);
+    release();
+  }
+  LegacyCapableContext(const LegacyCapableContext&) = delete;
+  LegacyCapableContext& operator=(const LegacyCapableContext&) = delete;
+
+ private:
+  void release() {
+    if (legacy_) OSSL_PROVIDER_unload(legacy_);
+    if (default_) OSSL_PROVIDER_unload(default_);
+    OSSL_LIB_CTX_free(context_);
+    ERR_clear_error();
+  }
+  OSSL_LIB_CTX* context_;
+  OSSL_PROVIDER* legacy_ = nullptr;
+  OSSL_PROVIDER* default_ = nullptr;
+  OSSL_LIB_CTX* previous_ = nullptr;
+};
 
 template <typename T, void (*Free)(T*)>
 struct Deleter {
@@ -96,8 +121,7 @@ ClientCredentials::~ClientCredentials() {
 }
 
 ClientCredentials open_pkcs12(std::string_view der, const std::string& password) {
-  load_providers();
-  ERR_clear_error();
+  LegacyCapableContext context;  // first: outlives every OpenSSL object below
   BioPtr in(BIO_new_mem_buf(der.data(), static_cast<int>(der.size())));
   Pkcs12Ptr p12(in ? d2i_PKCS12_bio(in.get(), nullptr) : nullptr);
   if (!p12) {
@@ -108,8 +132,10 @@ ClientCredentials open_pkcs12(std::string_view der, const std::string& password)
   X509* raw_cert = nullptr;
   STACK_OF(X509)* raw_chain = nullptr;
   if (PKCS12_parse(p12.get(), password.c_str(), &raw_key, &raw_cert, &raw_chain) != 1)
-    throw KeystoreError("cannot open the PKCS#12 keystore (wrong password or unsupported "
-                        "encryption: " + openssl_reason() + ")");
+    throw KeystoreError(
+        "cannot open the PKCS#12 keystore (wrong password or unsupported "
+        "encryption: " +
+        openssl_reason() + ")");
   KeyPtr key(raw_key);
   X509Ptr cert(raw_cert);
   std::unique_ptr<STACK_OF(X509), ChainDeleter> chain(raw_chain);
@@ -119,8 +145,8 @@ ClientCredentials open_pkcs12(std::string_view der, const std::string& password)
   out.certificate_pem = cert_pem(cert.get());
   BioPtr key_bio(BIO_new(BIO_s_secmem()));
   if (!key_bio) key_bio.reset(BIO_new(BIO_s_mem()));
-  if (!key_bio ||
-      PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+  if (!key_bio || PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
+                                           nullptr) != 1)
     throw KeystoreError("cannot encode the private key");
   out.private_key_pem = bio_text(key_bio.get());
   if (chain) {

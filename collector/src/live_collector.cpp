@@ -90,7 +90,13 @@ class RetryableError : public std::runtime_error {
 };
 
 enum class EventKind {
-  Connected, ConnectFailed, ConnectionLost, Subscribed, SubscribeFailed, DeviceTopics, Stop
+  Connected,
+  ConnectFailed,
+  ConnectionLost,
+  Subscribed,
+  SubscribeFailed,
+  DeviceTopics,
+  Stop
 };
 
 struct ControlEvent {
@@ -263,7 +269,7 @@ class LiveCollector::Impl {
   bool need_credentials_ = true;
   std::uint64_t generation_ = 0;
   bool ever_connected_ = false;
-  std::set<std::string> wanted_topics_;     // user topics and every device topic seen
+  std::set<std::string> wanted_topics_;                   // user topics and every device topic seen
   std::set<std::string> subscribed_, pending_, refused_;  // on the current connection
 };
 
@@ -304,7 +310,8 @@ void LiveCollector::Impl::take_device_topics(const ControlEvent& event) {
       log_warn("mqtt", "ignoring device topic that is not a plain topic name");
       continue;
     }
-    if (wanted_topics_.insert(topic).second) log_info("mqtt", "following new device topic " + topic);
+    if (wanted_topics_.insert(topic).second)
+      log_info("mqtt", "following new device topic " + topic);
   }
 }
 
@@ -323,9 +330,10 @@ void LiveCollector::Impl::fetch_credentials() {
   std::string keystore = api_.download(grant.p12_url);
   const std::string actual_md5 = md5_hex(keystore);
   if (!equal_ignoring_case(actual_md5, grant.p12_md5))
-    throw RetryableError("cert", "keystore MD5 mismatch: the cloud announced " + grant.p12_md5.substr(0, 64) +
-                         " but the download from " + url_without_query(grant.p12_url) + " has " +
-                         actual_md5 + "; not using it");
+    throw RetryableError("cert", "keystore MD5 mismatch: the cloud announced " +
+                                     grant.p12_md5.substr(0, 64) + " but the download from " +
+                                     url_without_query(grant.p12_url) + " has " + actual_md5 +
+                                     "; not using it");
   Credentials credentials{std::move(grant), {}, 0};
   try {
     credentials.keys = open_pkcs12(keystore, credentials.grant.p12_password);
@@ -338,7 +346,7 @@ void LiveCollector::Impl::fetch_credentials() {
   const std::int64_t now_s = now_ms() / 1000;
   if (credentials.keys.not_after_s <= now_s)
     throw RetryableError("cert", "the cloud handed out a client certificate that expired at " +
-                         iso_time(credentials.keys.not_after_s));
+                                     iso_time(credentials.keys.not_after_s));
   credentials.renew_at_s = renewal_time_s(credentials.keys);
   log_info("mqtt", "client certificate for " + credentials.grant.client_id + " valid until " +
                        iso_time(credentials.keys.not_after_s) + ", renewal after " +
@@ -463,16 +471,16 @@ LiveCollector::Impl::Outcome LiveCollector::Impl::follow(Connection& connection)
         std::vector<std::string> granted, refused;
         for (std::size_t i = 0; i < event->topics.size(); ++i) {
           pending_.erase(event->topics[i]);
-          const bool ok = i < event->granted.size() && event->granted[i] >= 0 &&
-                          event->granted[i] <= 2;
+          const bool ok =
+              i < event->granted.size() && event->granted[i] >= 0 && event->granted[i] <= 2;
           (ok ? granted : refused).push_back(event->topics[i]);
           (ok ? subscribed_ : refused_).insert(event->topics[i]);
         }
         if (!granted.empty()) log_info("mqtt", "subscribed to " + join(granted));
         if (!refused.empty()) {
           const std::int64_t delay = subscribe_backoff.next_delay_ms();
-          const std::string why = "the broker refused the subscription to " + join(refused) +
-                                  " (SUBACK 0x80)";
+          const std::string why =
+              "the broker refused the subscription to " + join(refused) + " (SUBACK 0x80)";
           log_error("mqtt", why + "; trying again in " + seconds_text(delay));
           set_error("mqtt: " + why);
           {
@@ -490,16 +498,17 @@ LiveCollector::Impl::Outcome LiveCollector::Impl::follow(Connection& connection)
         log_warn("mqtt", "subscription to " + join(event->topics) + " failed: " + event->reason);
         subscribe_missing(connection);
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return Outcome::Stopped;
 }
 
 int LiveCollector::Impl::run() {
-  log_info("collector", "starting: database " + config_.db_path + ", state " +
-                            config_.state_dir + ", api " + config_.api_url + ", broker " +
-                            config_.mqtt.host + ":" + std::to_string(config_.mqtt.port));
+  log_info("collector", "starting: database " + config_.db_path + ", state " + config_.state_dir +
+                            ", api " + config_.api_url + ", broker " + config_.mqtt.host + ":" +
+                            std::to_string(config_.mqtt.port));
   std::thread writer([this] { write_loop(); });
   Backoff backoff(config_.backoff_base_ms, config_.backoff_max_ms);
   int exit_code = 0;
@@ -509,8 +518,7 @@ int LiveCollector::Impl::run() {
       const Outcome outcome = connect_and_follow(backoff);
       if (outcome == Outcome::Stopped) break;
       set_state("reconnecting", false);
-      if (outcome == Outcome::Reconnect &&
-          !wait_backoff(backoff.next_delay_ms(), "reconnecting"))
+      if (outcome == Outcome::Reconnect && !wait_backoff(backoff.next_delay_ms(), "reconnecting"))
         break;
     } catch (const ApiError& e) {
       if (stopping_) break;  // an aborted request, not a failure

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -12,7 +13,9 @@ namespace thermomaven::collector {
 namespace {
 
 // ALPN in wire format: a length byte, then the protocol name.
-constexpr unsigned char kAlpn[] = "\x0e" "x-amzn-mqtt-ca";
+constexpr unsigned char kAlpn[] =
+    "\x0e"
+    "x-amzn-mqtt-ca";
 
 std::string text_or(const char* text, const char* fallback) {
   return text && *text ? text : fallback;
@@ -47,9 +50,9 @@ int on_message(void* context, char* topic, int topic_len, MQTTAsync_message* mes
   auto* client = static_cast<MqttClient*>(context);
   const std::string_view topic_view(topic, topic_len > 0 ? static_cast<std::size_t>(topic_len)
                                                          : std::char_traits<char>::length(topic));
-  client->listener().on_message(
-      topic_view, std::string_view(static_cast<const char*>(message->payload),
-                                   static_cast<std::size_t>(message->payloadlen)));
+  client->listener().on_message(topic_view,
+                                std::string_view(static_cast<const char*>(message->payload),
+                                                 static_cast<std::size_t>(message->payloadlen)));
   MQTTAsync_freeMessage(&message);
   MQTTAsync_free(topic);
   return 1;
@@ -59,7 +62,8 @@ void on_subscribe_success(void* context, MQTTAsync_successData* data) {
   auto* batch = static_cast<MqttClient::Batch*>(context);
   std::vector<int> granted(batch->topics.size(), 0x80);
   if (data) {
-    if (batch->topics.size() == 1) granted[0] = data->alt.qos;
+    if (batch->topics.size() == 1)
+      granted[0] = data->alt.qos;
     else if (data->alt.qosList)
       for (std::size_t i = 0; i < granted.size(); ++i) granted[i] = data->alt.qosList[i];
   }
@@ -95,6 +99,14 @@ void on_disconnected(void* context) {
 
 MqttClient::MqttClient(MqttSettings settings, MqttListener& listener)
     : settings_(std::move(settings)), listener_(listener) {
+  // OpenSSL 3 initialises itself; Paho's own initialisation (error strings,
+  // all algorithms) would only cost memory.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+    init.do_openssl_init = 0;
+    MQTTAsync_global_init(&init);
+  });
   const std::string uri = "ssl://" + settings_.host + ":" + std::to_string(settings_.port);
   MQTTAsync client = nullptr;
   int rc = MQTTAsync_create(&client, uri.c_str(), settings_.client_id.c_str(),
@@ -177,8 +189,9 @@ void MqttClient::subscribe(const std::vector<std::string>& topics) {
   const int rc = MQTTAsync_subscribeMany(client_, static_cast<int>(topics.size()), names.data(),
                                          qos.data(), &options);
   if (rc != MQTTASYNC_SUCCESS)
-    finish(batch, nullptr, std::string("cannot send the subscription: ") +
-                               text_or(MQTTAsync_strerror(rc), "error"));
+    finish(
+        batch, nullptr,
+        std::string("cannot send the subscription: ") + text_or(MQTTAsync_strerror(rc), "error"));
 }
 
 void MqttClient::finish(Batch* batch, const std::vector<int>* granted, const std::string& error) {
@@ -188,8 +201,10 @@ void MqttClient::finish(Batch* batch, const std::vector<int>* granted, const std
     topics = std::move(batch->topics);
     batches_.remove_if([&](const Batch& b) { return &b == batch; });
   }
-  if (granted) listener_.on_subscribed(topics, *granted);
-  else listener_.on_subscribe_failed(topics, error);
+  if (granted)
+    listener_.on_subscribed(topics, *granted);
+  else
+    listener_.on_subscribe_failed(topics, error);
 }
 
 // OpenSSL's error lines look like
@@ -198,7 +213,8 @@ void MqttClient::finish(Batch* batch, const std::vector<int>* granted, const std
 std::string tls_reason(std::string_view text) {
   std::vector<std::string_view> fields;
   std::size_t start = 0;
-  for (std::size_t colon; (colon = text.find(':', start)) != std::string_view::npos; start = colon + 1)
+  for (std::size_t colon; (colon = text.find(':', start)) != std::string_view::npos;
+       start = colon + 1)
     fields.push_back(text.substr(start, colon - start));
   fields.push_back(text.substr(start));
   if (fields.size() >= 6 && fields[1] == "error") return std::string(fields[5]);

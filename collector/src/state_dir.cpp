@@ -100,11 +100,14 @@ std::optional<StoredSession> StateDir::load_session() const {
     const auto eq = line.find('=');
     if (eq == std::string::npos) continue;
     const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-    if (key == "email") session.email = value;
-    else if (key == "token") session.token = value;
-    else if (key == "user_id") session.user_id = value;
-    else if (key == "unit") session.unit = value == "C" ? TemperatureUnit::Celsius
-                                                        : TemperatureUnit::Fahrenheit;
+    if (key == "email")
+      session.email = value;
+    else if (key == "token")
+      session.token = value;
+    else if (key == "user_id")
+      session.user_id = value;
+    else if (key == "unit")
+      session.unit = value == "C" ? TemperatureUnit::Celsius : TemperatureUnit::Fahrenheit;
   }
   if (session.token.empty() || session.user_id.empty()) return std::nullopt;
   return session;
@@ -115,8 +118,8 @@ void StateDir::save_session(const StoredSession& session) {
     if (field->find('\n') != std::string::npos)
       throw std::runtime_error("refusing to store a session field with a newline");
   write_private_file(kSessionFile, "email=" + session.email + "\ntoken=" + session.token +
-                                       "\nuser_id=" + session.user_id + "\nunit=" +
-                                       unit_letter(session.unit) + "\n");
+                                       "\nuser_id=" + session.user_id +
+                                       "\nunit=" + unit_letter(session.unit) + "\n");
 }
 
 void StateDir::clear_session() { ::unlink((path_ + "/" + kSessionFile).c_str()); }

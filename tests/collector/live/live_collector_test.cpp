@@ -101,8 +101,13 @@ TEST_CASE("broker stopped and restarted: reconnect, resubscribe, nothing after i
   CHECK(collector.count_lines("mqtt: subscribed to") == 3);
   CHECK(collector.count_lines("device/WT02/") >= 3);
   REQUIRE(resubscribed > 0);
-  const auto before = readings_in(dir.file("collector.db")).size();
-  REQUIRE(wait_until([&] { return readings_in(dir.file("collector.db")).size() >= before + 15; }, 30));
+  // Ten reports published after it, then a pause so that all are delivered.
+  REQUIRE(wait_until(
+      [&] {
+        return filter_capture(sim.published_file(), dir.file("after.jsonl"), resubscribed + 100) >=
+               10;
+      },
+      30));
   sim.control("devices/pause");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK(collector.process().stop() == 0);
@@ -139,7 +144,8 @@ TEST_CASE("expired token: one new login, the collector carries on") {
   CHECK(second.count_lines("reusing the stored session") == 1);
   CHECK(second.count_lines("logging in again") == 1);
   CHECK(sim.status_number("logins") == 2);
-  REQUIRE(wait_until([&] { return readings_in(dir.file("collector.db")).size() >= before + 10; }, 30));
+  REQUIRE(
+      wait_until([&] { return readings_in(dir.file("collector.db")).size() >= before + 10; }, 30));
   CHECK(second.process().stop() == 0);
   check_no_secret(second.log(), sim);
 }
@@ -161,8 +167,8 @@ TEST_CASE("SIGKILL and restart: the same token, nothing committed lost") {
   CHECK(second.count_lines("reusing the stored session") == 1);
   CHECK(sim.status_number("logins") == 1);  // no new login
   CHECK(sim.status_number("cert_applies") == 2);
-  REQUIRE(wait_until([&] { return readings_in(dir.file("collector.db")).size() > committed.size() + 5; },
-                     30));
+  REQUIRE(wait_until(
+      [&] { return readings_in(dir.file("collector.db")).size() > committed.size() + 5; }, 30));
   CHECK(second.process().stop() == 0);
   const auto after = readings_in(dir.file("collector.db"));
   for (const auto& r : committed) CHECK(after.count(r) == 1);

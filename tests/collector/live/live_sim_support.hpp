@@ -29,8 +29,7 @@ struct SimInfo {
 class Sim {
  public:
   Sim(const std::string& dir, const std::vector<std::string>& extra_args = {})
-      : dir_(dir),
-        process_(args(dir, extra_args), dir + ".log") {
+      : dir_(dir), process_(args(dir, extra_args), dir + ".log") {
     if (!wait_until([&] { return fs::exists(dir + "/sim.json") || process_.poll() >= 0; }, 30) ||
         process_.poll() >= 0)
       throw std::runtime_error("thermomaven-sim did not start:\n" + process_.log());
@@ -116,8 +115,9 @@ class Collector {
   static std::vector<std::string> args(const std::string& dir,
                                        const std::vector<std::string>& extra,
                                        const std::string& command) {
-    std::vector<std::string> a = {TM_BINARY,   command,       "--db", dir + "/collector.db",
-                                  "--state-dir", dir + "/state", "--backoff-base-ms", "200"};
+    std::vector<std::string> a = {
+        TM_BINARY,           command, "--db", dir + "/collector.db", "--state-dir", dir + "/state",
+        "--backoff-base-ms", "200"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -205,8 +205,10 @@ inline int filter_capture(const std::string& published, const std::string& out,
     std::string topic;
     for (auto field : doc.get_object()) {
       const std::string_view key = field.unescaped_key();
-      if (key == "ts") ts = int64_t(field.value().get_int64());
-      else if (key == "topic") topic = std::string(std::string_view(field.value().get_string()));
+      if (key == "ts")
+        ts = int64_t(field.value().get_int64());
+      else if (key == "topic")
+        topic = std::string(std::string_view(field.value().get_string()));
     }
     if (ts < from_ms || ts > to_ms) continue;
     sink << line << '\n';

@@ -204,8 +204,9 @@ inline void make_test_pki(const std::string& dir) {
 
 inline void make_p12(const std::string& dir, const std::string& out, const std::string& password,
                      bool legacy, bool with_ca) {
-  std::vector<std::string> args = {"pkcs12", "-export", "-in", dir + "/client.pem", "-inkey",
-                                   dir + "/client.key", "-out", out, "-passout", "pass:" + password};
+  std::vector<std::string> args = {"pkcs12",   "-export",           "-in",  dir + "/client.pem",
+                                   "-inkey",   dir + "/client.key", "-out", out,
+                                   "-passout", "pass:" + password};
   if (with_ca) args.insert(args.end(), {"-certfile", dir + "/ca.pem"});
   if (legacy) args.push_back("-legacy");
   openssl(args);

@@ -52,7 +52,8 @@ TEST_CASE("md5 helpers match protocol.md's examples") {
 TEST_CASE("the signature matches protocol.md's test vectors") {
   const std::string login_body =
       R"({"accountName":"cook@example.com","accountPassword":"3cb4e732631f47e6eb961f34554b7cde","deviceInfo":"thermomaven-logger"})";
-  CHECK(tc::request_signature(tc::kAppKey, vector_headers("none", "0f8e3c2a9b6d4e1f8a7b6c5d4e3f2a1b"),
+  CHECK(tc::request_signature(tc::kAppKey,
+                              vector_headers("none", "0f8e3c2a9b6d4e1f8a7b6c5d4e3f2a1b"),
                               login_body) == "e819b9e96af98d95d6a9e7a1f21309b3");
   CHECK(tc::request_signature(tc::kAppKey, vector_headers("tok_8c1f", std::string(32, 'a')), "") ==
         "9bc6d590cefda37698309b22823a6f11");
@@ -77,8 +78,7 @@ TEST_CASE("configuration: flags beat the environment, which beats the file") {
                        {"THERMOMAVEN_PASSWORD", "from-config"},
                        {"THERMOMAVEN_REGION", "DE"},
                        {"THERMOMAVEN_DB", "file.db"}};
-  tc::Settings env = {{"THERMOMAVEN_EMAIL", "env@example.com"},
-                      {"THERMOMAVEN_DB", "env.db"}};
+  tc::Settings env = {{"THERMOMAVEN_EMAIL", "env@example.com"}, {"THERMOMAVEN_DB", "env.db"}};
   tc::Settings flags = {{"THERMOMAVEN_DB", "flag.db"}};
 
   auto config = tc::resolve_config(flags, env, file);
@@ -96,7 +96,8 @@ TEST_CASE("configuration: flags beat the environment, which beats the file") {
 }
 
 TEST_CASE("configuration defaults and endpoints") {
-  auto config = tc::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}}, {});
+  auto config =
+      tc::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}}, {});
   CHECK(config.region == "US");
   CHECK(config.api_url == "https://api.iot.thermomaven.com");
   CHECK(config.mqtt.host == "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com");
@@ -115,9 +116,10 @@ TEST_CASE("configuration defaults and endpoints") {
                     Catch::Contains("THERMOMAVEN_EMAIL"));
   CHECK_THROWS_WITH(tc::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}}, {}),
                     Catch::Contains("THERMOMAVEN_PASSWORD_FILE"));
-  CHECK_THROWS_WITH(tc::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"},
-                                            {"THERMOMAVEN_PASSWORD", "p"},
-                                            {"THERMOMAVEN_API_URL", "http://plain"}},
+  CHECK_THROWS_WITH(tc::resolve_config({},
+                                       {{"THERMOMAVEN_EMAIL", "a@b"},
+                                        {"THERMOMAVEN_PASSWORD", "p"},
+                                        {"THERMOMAVEN_API_URL", "http://plain"}},
                                        {}),
                     Catch::Contains("https://"));
 }
@@ -151,7 +153,8 @@ TEST_CASE("config files: KEY=VALUE, comments, quotes; typos and exposed password
   CHECK_THROWS_WITH(tc::read_config_file(path), Catch::Contains("readable by other users"));
 
   live_test::write_private_file(path, "THERMOMAVEN_EMIAL=cook@example.com\n");
-  CHECK_THROWS_WITH(tc::read_config_file(path), Catch::Contains("unknown setting 'THERMOMAVEN_EMIAL'"));
+  CHECK_THROWS_WITH(tc::read_config_file(path),
+                    Catch::Contains("unknown setting 'THERMOMAVEN_EMIAL'"));
 }
 
 TEST_CASE("state directory: private, stable device serial, atomic session") {
@@ -165,7 +168,8 @@ TEST_CASE("state directory: private, stable device serial, atomic session") {
     CHECK(serial.size() == 32);
     CHECK(state.device_sn() == serial);
     CHECK_FALSE(state.load_session().has_value());
-    state.save_session({"cook@example.com", "tok-123", "42", thermomaven::TemperatureUnit::Celsius});
+    state.save_session(
+        {"cook@example.com", "tok-123", "42", thermomaven::TemperatureUnit::Celsius});
     CHECK(mode_of(path + "/session") == 0600);
     CHECK(mode_of(path + "/install-id") == 0600);
   }
@@ -205,7 +209,8 @@ TEST_CASE("log lines: UTC timestamp, level, component, one line") {
   const std::string line =
       tc::format_log_line(1795773600123, tc::LogLevel::Info, "mqtt", "connected to h:1\nnext");
   CHECK(line == "2026-11-27T10:00:00.123Z INFO  mqtt: connected to h:1 next");
-  CHECK(tc::format_log_line(0, tc::LogLevel::Error, "api", "x") == "1970-01-01T00:00:00.000Z ERROR api: x");
+  CHECK(tc::format_log_line(0, tc::LogLevel::Error, "api", "x") ==
+        "1970-01-01T00:00:00.000Z ERROR api: x");
   CHECK(tc::parse_log_level("debug") == tc::LogLevel::Debug);
   CHECK_FALSE(tc::parse_log_level("loud").has_value());
 }

@@ -29,15 +29,15 @@ struct CollectorConfig {
   std::string email;
   std::string password;  // secret: never logged, never in argv
   std::string region = "US";
-  std::string api_url;    // https://host[:port], no trailing slash
-  Endpoint mqtt;          // broker
-  std::string ca_file;    // extra trusted CAs (PEM), may be empty
+  std::string api_url;  // https://host[:port], no trailing slash
+  Endpoint mqtt;        // broker
+  std::string ca_file;  // extra trusted CAs (PEM), may be empty
   std::string state_dir;
   std::string db_path = "./thermomaven.db";
   LogLevel log_level = LogLevel::Info;
-  int backoff_base_ms = 5000;   // reconnect backoff: base doubles up to max
+  int backoff_base_ms = 5000;  // reconnect backoff: base doubles up to max
   int backoff_max_ms = 120000;
-  std::string app_key;          // signing key; tests may override it
+  std::string app_key;  // signing key; tests may override it
 };
 
 // Every name a source may set.

@@ -17,9 +17,9 @@ class KeystoreError : public std::runtime_error {
 };
 
 struct ClientCredentials {
-  std::string certificate_pem;  // the client certificate
-  std::string private_key_pem;  // secret, unencrypted PEM
-  std::string trust_pem;        // CAs to trust for the broker
+  std::string certificate_pem;       // the client certificate
+  std::string private_key_pem;       // secret, unencrypted PEM
+  std::string trust_pem;             // CAs to trust for the broker
   bool chain_from_keystore = false;  // else Amazon Root CA 1
   std::string subject_cn;
   std::int64_t not_before_s = 0, not_after_s = 0;  // epoch seconds

@@ -12,8 +12,8 @@
 namespace thermomaven::collector {
 
 struct StoredSession {
-  std::string email;    // the account the token belongs to
-  std::string token;    // secret
+  std::string email;  // the account the token belongs to
+  std::string token;  // secret
   std::string user_id;
   TemperatureUnit unit = TemperatureUnit::Fahrenheit;
 };
