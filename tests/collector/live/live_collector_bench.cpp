@@ -35,13 +35,15 @@ std::int64_t line_time_ms(const std::string& line) {
   return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
-long rss_kb(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+// A "Name:   123 kB" field of a /proc file.
+long proc_kb(pid_t pid, const char* file, const std::string& name) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
   std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  while (std::getline(in, line))
+    if (line.rfind(name + ":", 0) == 0) return std::stol(line.substr(name.size() + 1));
   return 0;
 }
+long rss_kb(pid_t pid) { return proc_kb(pid, "status", "VmRSS"); }
 
 // utime + stime of the process, in clock ticks.
 long cpu_ticks(pid_t pid) {
@@ -118,6 +120,12 @@ void footprint_phase(int seconds) {
     rss.push_back(rss_kb(pid));
   }
   const long active_ticks = cpu_ticks(pid) - ticks_before;
+  // RSS counts every resident page of the shared libraries (OpenSSL, libstdc++,
+  // SQLite, curl's dependencies), shared with other processes; PSS splits
+  // those fairly, and the anonymous part is the process's own memory.
+  const long pss = proc_kb(pid, "smaps_rollup", "Pss");
+  const long anon = proc_kb(pid, "status", "RssAnon");
+  const long file = proc_kb(pid, "status", "RssFile");
   sim.control("devices/pause");
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const long idle_before = cpu_ticks(pid);
@@ -128,6 +136,8 @@ void footprint_phase(int seconds) {
   std::printf("8 devices, one report each every 2 s, over %d s:\n", seconds);
   std::printf("  RSS: median %.1f MB, max %.1f MB\n", percentile(rss, 0.5) / 1024.0,
               percentile(rss, 1.0) / 1024.0);
+  std::printf("  of which anonymous %.1f MB, shared library files %.1f MB; PSS %.1f MB\n",
+              anon / 1024.0, file / 1024.0, pss / 1024.0);
   std::printf("  CPU while reporting: %.2f %% of one core\n", 100.0 * active_ticks / hz / seconds);
   std::printf("  CPU idle (devices paused, connected): %.2f %% of one core (%ld ticks in %d s)\n",
               100.0 * idle_ticks / hz / idle_seconds, idle_ticks, idle_seconds);
