@@ -634,8 +634,14 @@ void LiveCollector::Impl::write_loop() {
   Ingestor ingestor(writer);
   std::vector<ReceivedMessage> batch;
   auto last_status = Clock::now() - std::chrono::hours(1);
+  std::uint64_t dropped_logged = 0;
   for (;;) {
     const bool open = queue_.pop_all(batch, std::chrono::milliseconds(1000));
+    if (const std::uint64_t dropped = queue_.dropped(); dropped > dropped_logged) {
+      log_warn("store", std::to_string(dropped - dropped_logged) +
+                            " message(s) dropped: the queue was full (the database is too slow)");
+      dropped_logged = dropped;
+    }
     if (unit_known_) ingestor.parser().set_unit(unit_.load());
     try {
       for (const ReceivedMessage& message : batch) ingest(message, ingestor);
