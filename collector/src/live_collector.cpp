@@ -407,7 +407,10 @@ LiveCollector::Impl::Outcome LiveCollector::Impl::connect_and_follow(Backoff& ba
                  "); check THERMOMAVEN_CA_FILE / the broker's chain";
       } else if (!tls.empty()) {
         reason += " (TLS: " + tls + ")";
-        need_credentials_ = true;  // the broker may have refused our certificate
+        // An alert from the broker ("bad certificate", "certificate
+        // required", "unknown ca", "certificate expired") may mean it refused
+        // our certificate: apply for a fresh one before the next attempt.
+        if (tls.find("alert") != std::string::npos) need_credentials_ = true;
       } else if (event->code == 4 || event->code == 5) {
         reason = "the broker refused the client (CONNACK " + std::to_string(event->code) +
                  ": not authorised)";
