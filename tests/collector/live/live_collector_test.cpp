@@ -55,6 +55,15 @@ TEST_CASE("login, certificate, device list, per-device subscriptions: every read
   // Three devices of the sim, three device topics, all followed.
   CHECK(collector.count_lines("following new device topic device/") == 3);
   CHECK(collector.count_lines("device list: 3 device(s)") >= 1);
+  // The private key reaches Paho through a memory file, not a file on disk.
+  std::set<std::string> open_files;
+  for (const auto& fd :
+       fs::directory_iterator("/proc/" + std::to_string(collector.process().pid()) + "/fd")) {
+    std::error_code ec;
+    open_files.insert(fs::read_symlink(fd.path(), ec).string());
+  }
+  CHECK(open_files.count("/memfd:tm-key (deleted)") == 1);
+  for (const std::string& file : open_files) CHECK(file.find(".key") == std::string::npos);
   sim.control("devices/resume");
   REQUIRE(wait_until([&] { return readings_in(dir.file("collector.db")).size() >= 30; }, 30));
   sim.control("devices/pause");
