@@ -52,6 +52,12 @@ void Ingestor::count_rejected_line(const std::string& reason) {
   ++stats_.rejected[reason];
 }
 
+void Ingestor::add_line_counts(const IngestStats& parsed) {
+  stats_.lines += parsed.lines;
+  stats_.blank_lines += parsed.blank_lines;
+  for (const auto& [reason, count] : parsed.rejected) stats_.rejected[reason] += count;
+}
+
 void Ingestor::store(const Message& message) {
   auto count = [&](const storage::WriteOutcome& o) {
     stats_.readings_stored += o.readings_stored;

@@ -403,6 +403,7 @@ class MessageParser::Impl {
   }
 
   void set_unit(TemperatureUnit unit) { options_.unit = unit; }
+  const ParserOptions& options() const { return options_; }
 
  private:
   // What one envelope said; its cmdData is parsed in place when cmdType came
@@ -678,5 +679,6 @@ bool MessageParser::parse_payload(std::string_view topic, std::string_view paylo
 }
 
 void MessageParser::set_unit(TemperatureUnit unit) { impl_->set_unit(unit); }
+const ParserOptions& MessageParser::options() const { return impl_->options(); }
 
 }  // namespace thermomaven::collector

@@ -163,3 +163,33 @@ TEST_CASE("Notes with formula starts, quotes, newlines and emoji come out intact
   const auto json = thermomaven({"cooks", "--db", db, "--json"});
   CHECK_THAT(json.out, Catch::Contains(R"j("notes": "=HYPERLINK(\"x\"), 🍖\nnext")j"));
 }
+
+TEST_CASE("A large import reports every bad line once, in line order, and stores every good one") {
+  // Enough lines to cross many of the import's chunks and parser threads.
+  tm_test::TempDir dir;
+  std::string input;
+  std::vector<int> bad;
+  for (int i = 1; i <= 3000; ++i) {
+    if (i % 97 == 0) {
+      input += "{broken\n";
+      bad.push_back(i);
+    } else if (i == 1500) {
+      input += std::string((1 << 20) + 10, 'x') + "\n";
+      bad.push_back(i);
+    } else {
+      input += report_line("big", 1000LL * i, 400 + i % 50) + "\n";
+    }
+  }
+  const auto result = thermomaven({"import", "--db", dir.file("t.db"), "-"}, input);
+  CHECK(result.exit_code == 0);
+  std::vector<int> reported;
+  std::size_t at = 0;
+  while ((at = result.err.find("<stdin>:", at)) != std::string::npos) {
+    at += 8;
+    reported.push_back(std::stoi(result.err.substr(at)));
+  }
+  CHECK(reported == bad);
+  const std::string stored = std::to_string(3000 - bad.size()) + " readings stored";
+  CHECK_THAT(result.err, Catch::Contains("3000 lines") && Catch::Contains(stored) &&
+                             Catch::Contains(std::to_string(bad.size()) + " lines rejected"));
+}

@@ -1,5 +1,5 @@
 // Imports a whole JSON Lines capture through an Ingestor, using both cores:
-// one thread reads and parses while the calling thread stores.
+// one thread reads, two parse, and the calling thread stores, in order.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +17,10 @@ struct RejectedLine {
   std::string detail;
 };
 
-// Reads `in` (not owned) to its end. `on_reject` runs on the parsing thread,
-// once per refused line, in line order. Throws std::system_error when the
-// input cannot be read and StorageError when storing fails; everything
-// committed before stays committed.
+// Reads `in` (not owned) to its end; messages are stored in input order.
+// `on_reject` runs on the calling thread, once per refused line, in line
+// order. Throws std::system_error when the input cannot be read and
+// StorageError when storing fails; everything committed before stays.
 void import_capture(std::FILE* in, Ingestor& ingestor, std::int64_t (*clock_ms)(),
                     const std::function<void(const RejectedLine&)>& on_reject);
 

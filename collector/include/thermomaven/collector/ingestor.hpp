@@ -44,6 +44,9 @@ class Ingestor {
                   ParseError& error);
   // Counts a capture line refused before parsing (e.g. over-long).
   void count_rejected_line(const std::string& reason);
+  // Adds line counts (lines, blank_lines, rejected) made by a parser that
+  // ran elsewhere, e.g. on another thread.
+  void add_line_counts(const IngestStats& parsed);
   // The store stage: writes what the message carries and counts it.
   void store(const Message& message);
 

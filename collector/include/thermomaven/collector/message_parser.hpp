@@ -46,6 +46,7 @@ class MessageParser {
                      Message& out, ParseError& error);
 
   void set_unit(TemperatureUnit unit);
+  const ParserOptions& options() const;
 
  private:
   class Impl;
