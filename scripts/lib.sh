@@ -10,6 +10,7 @@ TM_PACKAGES=(
   libcurl4-openssl-dev libssl-dev openssl catch2
   mosquitto mosquitto-clients prometheus
   clang libclang-rt-14-dev
+  systemd  # systemd-analyze checks scripts/systemd/thermomaven.service; nothing is started
 )
 
 as_root() {
