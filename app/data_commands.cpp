@@ -74,7 +74,8 @@ bool import_one(const std::string& name, collector::Ingestor& ingestor) {
   try {
     collector::import_capture(in, ingestor, now_ms, [&](const collector::RejectedLine& r) {
       std::fprintf(stderr, "%s:%llu: rejected (%s): %s\n", label.c_str(),
-                   static_cast<unsigned long long>(r.line_number), r.reason.c_str(), r.detail.c_str());
+                   static_cast<unsigned long long>(r.line_number), r.reason.c_str(),
+                   r.detail.c_str());
     });
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "import: error: cannot read %s: %s\n", label.c_str(), e.what());
@@ -97,11 +98,14 @@ int import_command(int argc, char** argv) {
   collector::Ingestor ingestor(writer, options);
   bool complete = true;
   try {
-    for (const std::string& name : args.positional()) complete = import_one(name, ingestor) && complete;
+    for (const std::string& name : args.positional())
+      complete = import_one(name, ingestor) && complete;
     writer.commit();
   } catch (const storage::StorageError& e) {
-    std::fprintf(stderr, "import: error: %s\nimport: %s (before the error; the failed batch was rolled back)\n",
-                 e.what(), summary(ingestor.stats()).c_str());
+    std::fprintf(
+        stderr,
+        "import: error: %s\nimport: %s (before the error; the failed batch was rolled back)\n",
+        e.what(), summary(ingestor.stats()).c_str());
     return 2;
   }
   const auto& stats = ingestor.stats();
@@ -115,8 +119,9 @@ int cooks_command(int argc, char** argv) {
   storage::Database db(required(args, "--db"), storage::OpenMode::ReadOnly);
   storage::CookReader reader(db);
   const auto cooks = reader.list_cooks();
-  const std::string text = args.has("--json") ? exporter::cooks_json(cooks, now_ms(), cook_gap_ms(args))
-                                              : exporter::cooks_table(cooks, now_ms(), cook_gap_ms(args));
+  const std::string text = args.has("--json")
+                               ? exporter::cooks_json(cooks, now_ms(), cook_gap_ms(args))
+                               : exporter::cooks_table(cooks, now_ms(), cook_gap_ms(args));
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

@@ -53,7 +53,8 @@ class ChunkPipeline {
   void run(Ingestor& ingestor, const std::function<void(const RejectedLine&)>& on_reject) {
     std::thread reader([&] { guarded([&] { read_chunks(); }); });
     std::vector<std::thread> parsers;
-    for (int i = 0; i < kParsers; ++i) parsers.emplace_back([&] { guarded([&] { parse_chunks(); }); });
+    for (int i = 0; i < kParsers; ++i)
+      parsers.emplace_back([&] { guarded([&] { parse_chunks(); }); });
     guarded([&] { store_chunks(ingestor, on_reject); });
     stop();
     reader.join();
@@ -156,8 +157,9 @@ class ChunkPipeline {
     // Merge with the reader's too-long lines so that reports stay in line order.
     if (!chunk.rejected.empty()) {
       rejected.insert(rejected.end(), chunk.rejected.begin(), chunk.rejected.end());
-      std::sort(rejected.begin(), rejected.end(),
-                [](const RejectedLine& a, const RejectedLine& b) { return a.line_number < b.line_number; });
+      std::sort(rejected.begin(), rejected.end(), [](const RejectedLine& a, const RejectedLine& b) {
+        return a.line_number < b.line_number;
+      });
     }
     chunk.rejected = std::move(rejected);
   }
@@ -172,7 +174,8 @@ class ChunkPipeline {
             if (c.state == Chunk::State::Parsed && c.sequence == sequence) return &c;
           return nullptr;
         };
-        if (!wait(lock, [&] { return next() || (reading_done_ && sequence == next_filled_); })) return;
+        if (!wait(lock, [&] { return next() || (reading_done_ && sequence == next_filled_); }))
+          return;
         chunk = next();
         if (!chunk) return;  // all chunks stored
       }

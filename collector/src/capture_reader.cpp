@@ -26,7 +26,8 @@ bool CaptureReader::fill() {
   const std::size_t room = buffer_.size() - parser_padding() - end_;
   const std::size_t got = std::fread(buffer_.data() + end_, 1, room, in_);
   if (got < room) {
-    if (std::ferror(in_)) throw std::system_error(errno ? errno : EIO, std::generic_category(), "read");
+    if (std::ferror(in_))
+      throw std::system_error(errno ? errno : EIO, std::generic_category(), "read");
     eof_ = true;
   }
   end_ += got;
@@ -37,8 +38,8 @@ CaptureReader::Status CaptureReader::next(std::string_view& line, std::size_t& c
   std::size_t scanned = start_;
   bool too_long = false;
   for (;;) {
-    const char* nl = static_cast<const char*>(
-        std::memchr(buffer_.data() + scanned, '\n', end_ - scanned));
+    const char* nl =
+        static_cast<const char*>(std::memchr(buffer_.data() + scanned, '\n', end_ - scanned));
     if (nl) {
       const std::size_t at = static_cast<std::size_t>(nl - buffer_.data());
       ++line_number_;

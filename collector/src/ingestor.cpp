@@ -64,13 +64,16 @@ void Ingestor::store(const Message& message) {
     stats_.readings_duplicate += o.readings_duplicate;
   };
   switch (message.kind) {
-    case MessageKind::StatusReport: count(writer_.write(message.report)); break;
+    case MessageKind::StatusReport:
+      count(writer_.write(message.report));
+      break;
     case MessageKind::DeviceList:
       for (const DeviceInfo& device : message.devices) writer_.write(device);
       for (const StatusReport& report : message.latest_reports) count(writer_.write(report));
       break;
     case MessageKind::CommandReceipt:
-    case MessageKind::Unknown: break;
+    case MessageKind::Unknown:
+      break;
   }
   ++stats_.messages[kind_name(message.kind)];
 }

@@ -12,10 +12,14 @@ using namespace simdjson;
 
 const char* kind_name(MessageKind kind) {
   switch (kind) {
-    case MessageKind::StatusReport: return "status_report";
-    case MessageKind::DeviceList: return "device_list";
-    case MessageKind::CommandReceipt: return "command_receipt";
-    case MessageKind::Unknown: break;
+    case MessageKind::StatusReport:
+      return "status_report";
+    case MessageKind::DeviceList:
+      return "device_list";
+    case MessageKind::CommandReceipt:
+      return "command_receipt";
+    case MessageKind::Unknown:
+      break;
   }
   return "unknown";
 }
@@ -121,7 +125,8 @@ bool is_valid_non_object(ondemand::document& doc) {
       valid = doc.is_null().get(null) == SUCCESS && null;
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return valid && !has_trailing_content(doc);
 }
@@ -180,16 +185,33 @@ int probe_number(std::string_view color) {
 }
 
 enum class ProbeField {
-  Other, Temperature, Zones, Ambient, SetParams, Color, State, Mode, CookUuid, Notes, Serial,
-  Battery, Elapsed, Total, Remaining, Cooking, Overheat,
+  Other,
+  Temperature,
+  Zones,
+  Ambient,
+  SetParams,
+  Color,
+  State,
+  Mode,
+  CookUuid,
+  Notes,
+  Serial,
+  Battery,
+  Elapsed,
+  Total,
+  Remaining,
+  Cooking,
+  Overheat,
 };
 
 // Probe entries are the bulk of every report: dispatch on the key's first
 // letter so that each key costs one or two comparisons, not twenty.
 ProbeField probe_field(Key key) {
   switch (key[0]) {
-    case 'a': return key.is("areaTemperature") ? ProbeField::Zones : ProbeField::Other;
-    case 'b': return key.is("batteryValue") ? ProbeField::Battery : ProbeField::Other;
+    case 'a':
+      return key.is("areaTemperature") ? ProbeField::Zones : ProbeField::Other;
+    case 'b':
+      return key.is("batteryValue") ? ProbeField::Battery : ProbeField::Other;
     case 'c':
       if (key[1] == 'u') {
         if (key.is("curTemperature")) return ProbeField::Temperature;
@@ -203,14 +225,19 @@ ProbeField probe_field(Key key) {
       if (key.is("cookUuid")) return ProbeField::CookUuid;
       if (key.is("cooking")) return ProbeField::Cooking;
       return ProbeField::Other;
-    case 'd': return key.is("deviceSn") ? ProbeField::Serial : ProbeField::Other;
-    case 'o': return key.is("overheat") ? ProbeField::Overheat : ProbeField::Other;
+    case 'd':
+      return key.is("deviceSn") ? ProbeField::Serial : ProbeField::Other;
+    case 'o':
+      return key.is("overheat") ? ProbeField::Overheat : ProbeField::Other;
     case 'p':
       if (key.is("probeColor")) return ProbeField::Color;
       return key.is("probeNotes") ? ProbeField::Notes : ProbeField::Other;
-    case 's': return key.is("setParams") ? ProbeField::SetParams : ProbeField::Other;
-    case 't': return key.is("totalCookSec") ? ProbeField::Total : ProbeField::Other;
-    default: return ProbeField::Other;
+    case 's':
+      return key.is("setParams") ? ProbeField::SetParams : ProbeField::Other;
+    case 't':
+      return key.is("totalCookSec") ? ProbeField::Total : ProbeField::Other;
+    default:
+      return ProbeField::Other;
   }
 }
 
@@ -230,7 +257,9 @@ error_code parse_target(ondemand::value v, ProbeSample& p) {
 error_code parse_probe(ondemand::object object, ProbeSample& p) {
   return for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
     switch (probe_field(key)) {
-      case ProbeField::Temperature: p.temperature = read_int32(v); break;
+      case ProbeField::Temperature:
+        p.temperature = read_int32(v);
+        break;
       case ProbeField::Zones: {
         std::size_t i = 0;
         return for_each_element(v, [&](ondemand::value zone) -> error_code {
@@ -239,25 +268,51 @@ error_code parse_probe(ondemand::object object, ProbeSample& p) {
           return SUCCESS;
         });
       }
-      case ProbeField::Ambient: p.ambient = read_int32(v); break;
-      case ProbeField::SetParams: return parse_target(v, p);
+      case ProbeField::Ambient:
+        p.ambient = read_int32(v);
+        break;
+      case ProbeField::SetParams:
+        return parse_target(v, p);
       case ProbeField::Color: {
         std::string_view color;
         if (v.get_string().get(color) == SUCCESS) p.probe = probe_number(color);
         break;
       }
-      case ProbeField::State: read_text(v, p.state); break;
-      case ProbeField::Mode: read_text(v, p.mode); break;
-      case ProbeField::CookUuid: read_text(v, p.cook_uuid); break;
-      case ProbeField::Notes: p.has_notes = read_text(v, p.notes); break;
-      case ProbeField::Serial: read_text(v, p.serial); break;
-      case ProbeField::Battery: p.battery_pct = read_int32(v); break;
-      case ProbeField::Elapsed: p.elapsed_s = read_int32(v); break;
-      case ProbeField::Total: p.total_s = read_int32(v); break;
-      case ProbeField::Remaining: p.remaining_s = read_int32(v); break;
-      case ProbeField::Cooking: p.cooking = read_bool(v); break;
-      case ProbeField::Overheat: p.overheat = read_bool(v); break;
-      case ProbeField::Other: break;
+      case ProbeField::State:
+        read_text(v, p.state);
+        break;
+      case ProbeField::Mode:
+        read_text(v, p.mode);
+        break;
+      case ProbeField::CookUuid:
+        read_text(v, p.cook_uuid);
+        break;
+      case ProbeField::Notes:
+        p.has_notes = read_text(v, p.notes);
+        break;
+      case ProbeField::Serial:
+        read_text(v, p.serial);
+        break;
+      case ProbeField::Battery:
+        p.battery_pct = read_int32(v);
+        break;
+      case ProbeField::Elapsed:
+        p.elapsed_s = read_int32(v);
+        break;
+      case ProbeField::Total:
+        p.total_s = read_int32(v);
+        break;
+      case ProbeField::Remaining:
+        p.remaining_s = read_int32(v);
+        break;
+      case ProbeField::Cooking:
+        p.cooking = read_bool(v);
+        break;
+      case ProbeField::Overheat:
+        p.overheat = read_bool(v);
+        break;
+      case ProbeField::Other:
+        break;
     }
     return SUCCESS;
   });
@@ -273,7 +328,8 @@ void reset_probe(ProbeSample& p) {
   p.notes.clear();
   p.has_notes = false;
   p.serial.clear();
-  p.temperature = p.ambient = p.target = p.elapsed_s = p.total_s = p.remaining_s = p.battery_pct = std::nullopt;
+  p.temperature = p.ambient = p.target = p.elapsed_s = p.total_s = p.remaining_s = p.battery_pct =
+      std::nullopt;
   p.zones = {};
   p.cooking = p.overheat = std::nullopt;
 }
@@ -300,11 +356,15 @@ error_code parse_status(ondemand::object object, StatusReport& r) {
     if (key.is("globalStatus")) {
       std::string_view s;
       if (v.get_string().get(s) == SUCCESS) {
-        if (s == "online") r.online = true;
-        else if (s == "offline") r.online = false;
+        if (s == "online")
+          r.online = true;
+        else if (s == "offline")
+          r.online = false;
       }
-    } else if (key.is("batteryValue")) r.battery_pct = read_int32(v);
-    else if (key.is("wifiRssi")) r.wifi_rssi_dbm = read_int32(v);
+    } else if (key.is("batteryValue"))
+      r.battery_pct = read_int32(v);
+    else if (key.is("wifiRssi"))
+      r.wifi_rssi_dbm = read_int32(v);
     return SUCCESS;
   });
   r.probes.resize(count);
@@ -313,11 +373,16 @@ error_code parse_status(ondemand::object object, StatusReport& r) {
 
 error_code parse_receipt(ondemand::object object, CommandReceipt& r) {
   return for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
-    if (key.is("cmdId")) read_text(v, r.cmd_id);
-    else if (key.is("cmdType")) read_text(v, r.cmd_type);
-    else if (key.is("executeResult")) read_text(v, r.execute_result);
-    else if (key.is("errorCode")) r.error_code = read_int(v);
-    else if (key.is("cmdError")) r.cmd_error = read_int(v);
+    if (key.is("cmdId"))
+      read_text(v, r.cmd_id);
+    else if (key.is("cmdType"))
+      read_text(v, r.cmd_type);
+    else if (key.is("executeResult"))
+      read_text(v, r.execute_result);
+    else if (key.is("errorCode"))
+      r.error_code = read_int(v);
+    else if (key.is("cmdError"))
+      r.cmd_error = read_int(v);
     return SUCCESS;
   });
 }
@@ -352,7 +417,8 @@ class MessageParser::Impl {
   bool parse_line(std::string_view line, std::size_t capacity, std::int64_t receive_ms,
                   Message& out, ParseError& error) {
     out.clear();
-    if (line.size() > options_.max_message_bytes) return refuse(error, "too_large", too_large(line));
+    if (line.size() > options_.max_message_bytes)
+      return refuse(error, "too_large", too_large(line));
     ondemand::document doc;
     if (auto e = outer_.iterate(line.data(), line.size(), capacity).get(doc))
       return refuse(error, "not_json", error_message(e));
@@ -376,8 +442,10 @@ class MessageParser::Impl {
         has_payload = true;
         return read_payload(v, wrapped, error);
       }
-      if (key.is("topic")) read_text(v, out.topic);
-      else if (key.is("ts")) wrapper_ts = read_int(v);
+      if (key.is("topic"))
+        read_text(v, out.topic);
+      else if (key.is("ts"))
+        wrapper_ts = read_int(v);
       return bare.field(key, v, *this);
     });
     if (!e && has_trailing_content(doc)) e = TRAILING_CONTENT;
@@ -415,7 +483,7 @@ class MessageParser::Impl {
     bool data_parsed = false;
     bool data_wrong_type = false;
     bool deferred_wrong_type = false;
-    std::string deferred_data;  // raw cmdData, when it came before cmdType
+    std::string deferred_data;       // raw cmdData, when it came before cmdType
     StatusReport* report = nullptr;  // where a status report's data goes
     std::vector<DeviceInfo> devices;
     std::vector<StatusReport> latest_reports;
@@ -436,12 +504,18 @@ class MessageParser::Impl {
     }
 
     error_code field(Key key, ondemand::value v, Impl& parser) {
-      if (key.is("cmdType")) has_cmd_type = read_text(v, cmd_type);
-      else if (key.is("cmdId")) read_text(v, cmd_id);
-      else if (key.is("deviceId")) read_text(v, device_id);
-      else if (key.is("deviceModel")) read_text(v, device_model);
-      else if (key.is("serverTime")) server_time = read_int(v);
-      else if (key.is("deviceTime")) device_time = read_int(v);
+      if (key.is("cmdType"))
+        has_cmd_type = read_text(v, cmd_type);
+      else if (key.is("cmdId"))
+        read_text(v, cmd_id);
+      else if (key.is("deviceId"))
+        read_text(v, device_id);
+      else if (key.is("deviceModel"))
+        read_text(v, device_model);
+      else if (key.is("serverTime"))
+        server_time = read_int(v);
+      else if (key.is("deviceTime"))
+        device_time = read_int(v);
       else if (key.is("cmdData")) {
         if (has_cmd_type) return parser.parse_data(v, *this);
         // Only an object can be kept for later; anything else is the wrong
@@ -469,10 +543,14 @@ class MessageParser::Impl {
       return SUCCESS;
     }
     switch (kind) {
-      case MessageKind::StatusReport: return parse_status(object, *env.report);
-      case MessageKind::CommandReceipt: return parse_receipt(object, env.receipt);
-      case MessageKind::DeviceList: return parse_device_list(object, env);
-      case MessageKind::Unknown: break;
+      case MessageKind::StatusReport:
+        return parse_status(object, *env.report);
+      case MessageKind::CommandReceipt:
+        return parse_receipt(object, env.receipt);
+      case MessageKind::DeviceList:
+        return parse_device_list(object, env);
+      case MessageKind::Unknown:
+        break;
     }
     return SUCCESS;
   }
@@ -496,10 +574,14 @@ class MessageParser::Impl {
     latest.reset(&latest_report);
     bool has_latest = false;
     error_code e = for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
-      if (key.is("deviceId")) read_text(v, d.device_id);
-      else if (key.is("deviceName")) read_text(v, d.name);
-      else if (key.is("deviceModel")) read_text(v, d.model);
-      else if (key.is("deviceSn")) read_text(v, d.serial);
+      if (key.is("deviceId"))
+        read_text(v, d.device_id);
+      else if (key.is("deviceName"))
+        read_text(v, d.name);
+      else if (key.is("deviceModel"))
+        read_text(v, d.model);
+      else if (key.is("deviceSn"))
+        read_text(v, d.serial);
       else if (key.is("subTopics")) {
         return for_each_element(v, [&](ondemand::value t) -> error_code {
           std::string topic;
@@ -510,9 +592,8 @@ class MessageParser::Impl {
         has_latest = true;
         ondemand::object o;
         if (auto err = v.get_object().get(o)) return err;
-        return for_each_field(o, [&](Key k, ondemand::value f) -> error_code {
-          return latest.field(k, f, *this);
-        });
+        return for_each_field(
+            o, [&](Key k, ondemand::value f) -> error_code { return latest.field(k, f, *this); });
       }
       return SUCCESS;
     });
@@ -541,9 +622,8 @@ class MessageParser::Impl {
     if (type == ondemand::json_type::object) {
       ondemand::object o;
       if (auto e = v.get_object().get(o)) return e;
-      return for_each_field(o, [&](Key k, ondemand::value f) -> error_code {
-        return env.field(k, f, *this);
-      });
+      return for_each_field(
+          o, [&](Key k, ondemand::value f) -> error_code { return env.field(k, f, *this); });
     }
     if (type == ondemand::json_type::string) {
       std::string_view text;
@@ -556,7 +636,8 @@ class MessageParser::Impl {
       padded_.resize(text.size() + SIMDJSON_PADDING);
       if (auto e = parse_envelope_document(inner_, padded_.data(), text.size(), padded_.size(), env,
                                            error)) {
-        if (e != INCORRECT_TYPE) refuse(error, "not_json", std::string("payload string: ") + error_message(e));
+        if (e != INCORRECT_TYPE)
+          refuse(error, "not_json", std::string("payload string: ") + error_message(e));
       }
       return SUCCESS;
     }
@@ -575,9 +656,8 @@ class MessageParser::Impl {
       if (e == INCORRECT_TYPE) refuse(error, "not_object", "payload is not a JSON object");
       return e;
     }
-    error_code e = for_each_field(object, [&](Key k, ondemand::value f) -> error_code {
-      return env.field(k, f, *this);
-    });
+    error_code e = for_each_field(
+        object, [&](Key k, ondemand::value f) -> error_code { return env.field(k, f, *this); });
     if (!e && has_trailing_content(doc)) e = TRAILING_CONTENT;
     if (e) return e;
     return finish_deferred(env, error);
@@ -606,12 +686,14 @@ class MessageParser::Impl {
   bool finish(Envelope& env, std::optional<std::int64_t> wrapper_ts, std::int64_t receive_ms,
               Message& out, ParseError& error) {
     if (auto e = finish_deferred(env, error)) return refuse(error, "not_json", error_message(e));
-    if (!env.has_cmd_type) return refuse(error, "no_cmdtype", "no cmdType: not a ThermoMaven message");
+    if (!env.has_cmd_type)
+      return refuse(error, "no_cmdtype", "no cmdType: not a ThermoMaven message");
     out.cmd_type = env.cmd_type;
     out.cmd_id = env.cmd_id;
     out.kind = kind_of(env.cmd_type);
     if (out.kind != MessageKind::Unknown && (!env.data_parsed || env.data_wrong_type))
-      return refuse(error, "bad_cmddata", "cmdData of " + env.cmd_type + " is missing or not an object");
+      return refuse(error, "bad_cmddata",
+                    "cmdData of " + env.cmd_type + " is missing or not an object");
     switch (out.kind) {
       case MessageKind::StatusReport:
         return resolve_report(env, wrapper_ts, receive_ms, out, error);
@@ -622,16 +704,17 @@ class MessageParser::Impl {
         return true;
       case MessageKind::CommandReceipt:
         out.receipt = std::move(env.receipt);
-        out.receipt.device_id = env.device_id.empty() ? std::string(device_from_topic(out.topic))
-                                                      : env.device_id;
+        out.receipt.device_id =
+            env.device_id.empty() ? std::string(device_from_topic(out.topic)) : env.device_id;
         return true;
-      case MessageKind::Unknown: return true;
+      case MessageKind::Unknown:
+        return true;
     }
     return true;
   }
 
-  bool resolve_report(Envelope& env, std::optional<std::int64_t> wrapper_ts, std::int64_t receive_ms,
-                      Message& out, ParseError& error) {
+  bool resolve_report(Envelope& env, std::optional<std::int64_t> wrapper_ts,
+                      std::int64_t receive_ms, Message& out, ParseError& error) {
     StatusReport& r = out.report;
     if (env.report != &r) r = std::move(*env.report);
     r.device_id = env.device_id.empty() ? std::string(device_from_topic(out.topic)) : env.device_id;
@@ -640,8 +723,10 @@ class MessageParser::Impl {
                                        : env.device_model;
     r.unit = options_.unit;
     auto positive = [](std::optional<std::int64_t> t) { return t && *t > 0 ? t : std::nullopt; };
-    r.time_ms = positive(env.server_time)
-                    .value_or(positive(env.device_time).value_or(positive(wrapper_ts).value_or(receive_ms)));
+    r.time_ms =
+        positive(env.server_time)
+            .value_or(
+                positive(env.device_time).value_or(positive(wrapper_ts).value_or(receive_ms)));
     if (r.time_ms <= 0) return refuse(error, "no_time", "status report without a usable time");
     return true;
   }

@@ -41,7 +41,8 @@ bool needs_quotes(std::string_view s) {
 
 void append_text_cell(std::string& out, std::string_view text) {
   // A cell starting with one of these runs as a formula in spreadsheets.
-  const bool formula = !text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos;
+  const bool formula =
+      !text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos;
   const bool quoted = formula || needs_quotes(text);
   if (quoted) out += '"';
   if (formula) out += '\'';
@@ -81,7 +82,8 @@ std::string iso8601_utc(std::int64_t epoch_ms) {
   return buf;
 }
 
-std::string cook_status(const storage::CookSession& cook, std::int64_t now_ms, std::int64_t gap_ms) {
+std::string cook_status(const storage::CookSession& cook, std::int64_t now_ms,
+                        std::int64_t gap_ms) {
   if (!cook.end_reason.empty()) return cook.end_reason;
   if (gap_ms > 0 && now_ms - cook.last_ms > gap_ms) return "timed_out";
   return "running";
@@ -143,11 +145,21 @@ std::string json_string(std::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -195,8 +207,10 @@ std::string cooks_table(const std::vector<storage::CookSession>& cooks, std::int
                   "TARGET °C", "STATUS", "NOTES", "COOK"});
   auto degrees = [](const std::optional<std::int32_t>& t, TemperatureUnit u) {
     std::string s;
-    if (t) append_tenths(s, to_celsius(*t, u));
-    else s = "-";
+    if (t)
+      append_tenths(s, to_celsius(*t, u));
+    else
+      s = "-";
     return s;
   };
   for (const storage::CookSession& c : cooks) {
@@ -211,7 +225,8 @@ std::string cooks_table(const std::vector<storage::CookSession>& cooks, std::int
   }
   std::vector<std::size_t> widths(rows.front().size(), 0);
   for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
+    for (std::size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], display_width(row[i]));
   std::string out;
   for (const auto& row : rows) {
     for (std::size_t i = 0; i < row.size(); ++i) {

@@ -149,7 +149,8 @@ CookReader::CookReader(Database& db) : db_(db) {}
 std::vector<CookSession> CookReader::list_cooks() {
   return reading(db_.sql(), "could not list cooks", [&] {
     std::vector<CookSession> cooks;
-    SQLite::Statement s(db_.sql(), std::string(kCookColumns) + "ORDER BY c.first_ms DESC, c.id DESC");
+    SQLite::Statement s(db_.sql(),
+                        std::string(kCookColumns) + "ORDER BY c.first_ms DESC, c.id DESC");
     while (s.executeStep()) cooks.push_back(cook_from_row(s));
     return cooks;
   });

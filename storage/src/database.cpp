@@ -9,7 +9,9 @@
 namespace thermomaven::storage {
 namespace {
 
-int read_user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
+int read_user_version(SQLite::Database& db) {
+  return db.execAndGet("PRAGMA user_version").getInt();
+}
 
 std::int64_t now_ms() {
   using namespace std::chrono;
@@ -42,13 +44,15 @@ void apply_pending_migrations(SQLite::Database& db, int current) {
 
 }  // namespace
 
-int Database::latest_schema_version() { return migrations().empty() ? 0 : migrations().back().version; }
+int Database::latest_schema_version() {
+  return migrations().empty() ? 0 : migrations().back().version;
+}
 
 Database::Database(const std::string& path, OpenMode mode) : path_(path) {
   // One connection is used by one thread at a time: SQLite's own mutexes
   // would only cost time.
-  const int flags = SQLite::OPEN_NOMUTEX | (mode == OpenMode::ReadOnly
-                                                ? SQLite::OPEN_READONLY
+  const int flags = SQLite::OPEN_NOMUTEX |
+                    (mode == OpenMode::ReadOnly ? SQLite::OPEN_READONLY
                                                 : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   try {
     db_ = std::make_unique<SQLite::Database>(path, flags, /*busy timeout ms*/ 5000);

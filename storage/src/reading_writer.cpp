@@ -73,14 +73,16 @@ class ReadingWriter::Impl {
   Impl(Database& db, WriterOptions options)
       : sql_(db.sql()),
         options_(options),
-        insert_report_(sql_, "INSERT OR IGNORE INTO reports (device, ts_ms, probes) VALUES (?, ?, ?)"),
+        insert_report_(sql_,
+                       "INSERT OR IGNORE INTO reports (device, ts_ms, probes) VALUES (?, ?, ?)"),
         select_report_(sql_, "SELECT probes FROM reports WHERE device = ? AND ts_ms = ?"),
         update_report_(sql_, "UPDATE reports SET probes = ? WHERE device = ? AND ts_ms = ?"),
         select_device_(sql_, "SELECT id, model, last_report_ms FROM devices WHERE device_id = ?"),
         insert_device_(sql_, "INSERT INTO devices (device_id, model) VALUES (?, ?)"),
-        update_device_(sql_,
-                       "UPDATE devices SET model = ?, last_report_ms = max(coalesce(last_report_ms, "
-                       "0), ?) WHERE id = ?"),
+        update_device_(
+            sql_,
+            "UPDATE devices SET model = ?, last_report_ms = max(coalesce(last_report_ms, "
+            "0), ?) WHERE id = ?"),
         list_device_(sql_,
                      "UPDATE devices SET name = coalesce(?, name), model = coalesce(?, model), "
                      "serial = coalesce(?, serial), listed = 1 WHERE id = ?"),
@@ -257,7 +259,8 @@ class ReadingWriter::Impl {
 
   // A second report at the same time adds only the probes the first lacked:
   // readings are unique per (device, probe, time).
-  void merge_into_stored(std::int64_t device, const StatusReport& report, std::vector<bool>& is_new) {
+  void merge_into_stored(std::int64_t device, const StatusReport& report,
+                         std::vector<bool>& is_new) {
     select_report_.bind(1, device);
     select_report_.bind(2, report.time_ms);
     if (!select_report_.executeStep()) {
@@ -273,8 +276,9 @@ class ReadingWriter::Impl {
 
     bool added = false;
     for (std::size_t i = 0; i < stored_.probes.size(); ++i) {
-      const bool known = std::any_of(existing.probes.begin(), existing.probes.end(),
-                                     [&](const StoredProbe& e) { return e.probe == stored_.probes[i].probe; });
+      const bool known =
+          std::any_of(existing.probes.begin(), existing.probes.end(),
+                      [&](const StoredProbe& e) { return e.probe == stored_.probes[i].probe; });
       if (known || existing.probes.size() >= 255) continue;
       existing.probes.push_back(stored_.probes[i]);
       is_new[i] = added = true;
@@ -441,7 +445,8 @@ class ReadingWriter::Impl {
   void dock(std::int64_t device, int probe, std::int64_t time_ms) {
     CookRow* current = current_cook(device, probe);
     // A stub older than the cook's last reading is a late copy from before it.
-    if (current && !current->ended_ms && time_ms >= current->last_ms) current->end("docked", time_ms);
+    if (current && !current->ended_ms && time_ms >= current->last_ms)
+      current->end("docked", time_ms);
   }
 
   void flush_cached_rows() {

@@ -38,29 +38,33 @@ void generate(const std::string& path, int reports) {
     const long long t = base + (i / kDevices) * 2000LL + device * 37;
     const int step = i / kDevices;
     char head[512];
-    std::snprintf(head, sizeof head,
-                  R"({"cmdId":"%s","cmdSeqNo":"%d","cmdType":"WT09:status:report","cmdData":{"globalStatus":"online",)"
-                  R"("batteryStatus":"normal","batteryValue":%d,"wifiRssi":%d,"hasWifiConfig":true,"connectStatus":"both","volume":"high","probes":[)",
-                  hex(static_cast<unsigned long long>(i)).c_str(), i, 100 - step / 1000 % 100, -40 - i % 30);
+    std::snprintf(
+        head, sizeof head,
+        R"({"cmdId":"%s","cmdSeqNo":"%d","cmdType":"WT09:status:report","cmdData":{"globalStatus":"online",)"
+        R"("batteryStatus":"normal","batteryValue":%d,"wifiRssi":%d,"hasWifiConfig":true,"connectStatus":"both","volume":"high","probes":[)",
+        hex(static_cast<unsigned long long>(i)).c_str(), i, 100 - step / 1000 % 100, -40 - i % 30);
     line = head;
     for (int p = 1; p <= kProbes; ++p) {
       const int temp = 380 + (step % 3000) / 2 + p * 13 + (i % 7);
       char probe[1024];
-      std::snprintf(probe, sizeof probe,
-                    R"(%s{"deviceSn":"WPTB%012d","probeColor":"probe%d","cookingState":"cooking","cookingMode":"smart",)"
-                    R"("cookUuid":"%s","startClient":"device","setParams":[{"setTemperature":%d}],"curTemperature":%d,)"
-                    R"("areaTemperature":[%d,%d,%d,%d,%d],"curAmbientTemperature":%d,"temperaturePercentile":[5,0,7,9,5,0,0],)"
-                    R"("batteryValue":%d,"totalCookSec":%d,"curCookSec":%d,"curRemainedSec":%d,"cooking":true,"overheat":false,"probeNotes":"Probe %d"})",
-                    p == 1 ? "" : ",", device * 10 + p, p, hex(static_cast<unsigned long long>(device * 10 + p)).c_str(),
-                    1650 + p * 100, temp, temp, temp + 8, temp + 35, temp + 90, temp + 150, 2450 + (i % 50),
-                    100 - step / 500 % 100, step * 2, step * 2, 20000 - step, p);
+      std::snprintf(
+          probe, sizeof probe,
+          R"(%s{"deviceSn":"WPTB%012d","probeColor":"probe%d","cookingState":"cooking","cookingMode":"smart",)"
+          R"("cookUuid":"%s","startClient":"device","setParams":[{"setTemperature":%d}],"curTemperature":%d,)"
+          R"("areaTemperature":[%d,%d,%d,%d,%d],"curAmbientTemperature":%d,"temperaturePercentile":[5,0,7,9,5,0,0],)"
+          R"("batteryValue":%d,"totalCookSec":%d,"curCookSec":%d,"curRemainedSec":%d,"cooking":true,"overheat":false,"probeNotes":"Probe %d"})",
+          p == 1 ? "" : ",", device * 10 + p, p,
+          hex(static_cast<unsigned long long>(device * 10 + p)).c_str(), 1650 + p * 100, temp, temp,
+          temp + 8, temp + 35, temp + 90, temp + 150, 2450 + (i % 50), 100 - step / 500 % 100,
+          step * 2, step * 2, 20000 - step, p);
       line += probe;
     }
     char tail[512];
-    std::snprintf(tail, sizeof tail,
-                  R"(]},"serverTime":%lld,"serverTimeSecond":%lld,"deviceTime":%lld,"deviceTimeSecond":%lld,)"
-                  R"("deviceId":"1992988351958069%02d","deviceType":"thermometer","deviceModel":"WT09","userId":"","appVersion":"10","controlBoardVersion":"10"})",
-                  t, t / 1000, t - 180, (t - 180) / 1000, device);
+    std::snprintf(
+        tail, sizeof tail,
+        R"(]},"serverTime":%lld,"serverTimeSecond":%lld,"deviceTime":%lld,"deviceTimeSecond":%lld,)"
+        R"("deviceId":"1992988351958069%02d","deviceType":"thermometer","deviceModel":"WT09","userId":"","appVersion":"10","controlBoardVersion":"10"})",
+        t, t / 1000, t - 180, (t - 180) / 1000, device);
     line += tail;
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), out);
@@ -88,7 +92,8 @@ Run run_import(const std::string& capture, const std::string& db) {
   int status = 0;
   rusage usage{};
   wait4(pid, &status, 0, &usage);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::fprintf(stderr, "import failed\n");
     std::exit(1);
@@ -111,7 +116,8 @@ int main(int argc, char** argv) {
   }
   const int reports = argc > 1 ? std::atoi(argv[1]) : 100000;
   const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
-  const auto dir = std::filesystem::temp_directory_path() / ("tm-import-bench-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("tm-import-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string capture = (dir / "capture.jsonl").string();
   const std::string small = (dir / "small.jsonl").string();
@@ -131,7 +137,8 @@ int main(int argc, char** argv) {
   }
   // Size on disk once the WAL is folded into the main file.
   std::string checkpoint = "sqlite3 '" + db + "' 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null";
-  if (std::system(checkpoint.c_str()) != 0) std::fprintf(stderr, "(sqlite3 missing: size includes WAL)\n");
+  if (std::system(checkpoint.c_str()) != 0)
+    std::fprintf(stderr, "(sqlite3 missing: size includes WAL)\n");
   std::uintmax_t db_bytes = std::filesystem::file_size(db);
   if (std::filesystem::exists(db + "-wal")) db_bytes += std::filesystem::file_size(db + "-wal");
   const Run small_run = run_import(small, db);
@@ -140,13 +147,14 @@ int main(int argc, char** argv) {
   const double readings = static_cast<double>(reports) * kProbes;
   std::printf("capture: %d reports x %d probes, %.1f MB (%.0f B per report)\n", reports, kProbes,
               capture_bytes / 1e6, static_cast<double>(capture_bytes) / reports);
-  std::printf("import:  median %.3f s of %d runs -> %.0f reports/s (%.0f MB/s)\n", t, runs, reports / t,
-              capture_bytes / 1e6 / t);
+  std::printf("import:  median %.3f s of %d runs -> %.0f reports/s (%.0f MB/s)\n", t, runs,
+              reports / t, capture_bytes / 1e6 / t);
   std::printf("cpu:     median %.3f s of CPU time -> %.0f reports per CPU-second\n", median(cpu),
               reports / median(cpu));
-  std::printf("memory:  peak RSS %.1f MB for %d reports, %.1f MB for %d reports\n", median(rss) / 1024.0,
-              reports, small_run.max_rss_kb / 1024.0, reports / 10);
-  std::printf("disk:    %.1f MB, %.1f B per reading\n", db_bytes / 1e6, static_cast<double>(db_bytes) / readings);
+  std::printf("memory:  peak RSS %.1f MB for %d reports, %.1f MB for %d reports\n",
+              median(rss) / 1024.0, reports, small_run.max_rss_kb / 1024.0, reports / 10);
+  std::printf("disk:    %.1f MB, %.1f B per reading\n", db_bytes / 1e6,
+              static_cast<double>(db_bytes) / readings);
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -1,9 +1,10 @@
+#include "thermomaven/collector/capture_reader.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <memory>
 #include <string>
 
-#include "thermomaven/collector/capture_reader.hpp"
 #include "thermomaven/collector/message_parser.hpp"
 
 using thermomaven::collector::CaptureReader;
@@ -65,7 +66,8 @@ TEST_CASE("Lines larger than the read chunk survive the buffer's refills") {
   std::string content;
   std::vector<std::string> expected;
   for (int i = 0; content.size() < (3u << 20); ++i) {
-    expected.push_back(std::string(static_cast<std::size_t>(i * 7919 % 300000), static_cast<char>('a' + i % 26)));
+    expected.push_back(
+        std::string(static_cast<std::size_t>(i * 7919 % 300000), static_cast<char>('a' + i % 26)));
     content += expected.back() + "\n";
   }
   const auto lines = read_all(content, 1 << 20);

@@ -1,3 +1,5 @@
+#include "thermomaven/collector/ingestor.hpp"
+
 #include <simdjson.h>
 
 #include <catch2/catch.hpp>
@@ -7,7 +9,6 @@
 
 #include "test_support.hpp"
 #include "thermomaven/collector/capture_reader.hpp"
-#include "thermomaven/collector/ingestor.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 
 using namespace thermomaven;
@@ -22,7 +23,8 @@ void import_file(Ingestor& ingestor, const std::string& path) {
   std::string_view line;
   std::size_t capacity;
   ParseError error;
-  while (reader.next(line, capacity) == CaptureReader::Status::Line) ingestor.ingest_line(line, capacity, 1, error);
+  while (reader.next(line, capacity) == CaptureReader::Status::Line)
+    ingestor.ingest_line(line, capacity, 1, error);
 }
 
 }  // namespace
@@ -65,7 +67,8 @@ TEST_CASE("The sample capture yields exactly the cooks it is known to hold") {
       CHECK_FALSE(got->notes);
     else
       CHECK(got->notes == std::string(std::string_view(want["notes"])));
-    CHECK(std::fabs(to_celsius(*got->max_tenths, got->unit) - double(want["max_temperature_c"])) < 0.001);
+    CHECK(std::fabs(to_celsius(*got->max_tenths, got->unit) - double(want["max_temperature_c"])) <
+          0.001);
     total_readings += static_cast<std::uint64_t>(int64_t(want["readings"]));
   }
   CHECK(reader.list_cooks().size() == cooks);
@@ -78,18 +81,22 @@ TEST_CASE("The sample capture yields exactly the cooks it is known to hold") {
     again_writer.commit();
     CHECK(again.stats().readings_stored == 0);
     CHECK(again.stats().readings_duplicate == total_readings);
-    for (const auto& c : reader.list_cooks()) CHECK(c.readings == reader.find_cook(c.cook_uuid)->readings);
+    for (const auto& c : reader.list_cooks())
+      CHECK(c.readings == reader.find_cook(c.cook_uuid)->readings);
   }
 }
 
-TEST_CASE("A device list's lastStatusCmd is stored like a report, and is a duplicate when already seen") {
+TEST_CASE(
+    "A device list's lastStatusCmd is stored like a report, and is a duplicate when already seen") {
   tm_test::TempDir dir;
   storage::Database db(dir.file("t.db"));
   storage::ReadingWriter writer(db);
   Ingestor ingestor(writer);
   const std::string report =
       R"({"cmdType":"WT11:status:report","deviceId":"796","serverTime":1000,"cmdData":{"probes":[{"probeColor":"probe1","cookUuid":"c","curTemperature":500}]}})";
-  const std::string list = R"({"cmdType":"user:device:list","cmdData":{"devices":[{"deviceId":"796","deviceName":"Smoker","deviceModel":"WT11","lastStatusCmd":)" + report + "}]}}";
+  const std::string list =
+      R"({"cmdType":"user:device:list","cmdData":{"devices":[{"deviceId":"796","deviceName":"Smoker","deviceModel":"WT11","lastStatusCmd":)" +
+      report + "}]}}";
   ParseError error;
   REQUIRE(ingestor.ingest_payload("device/WT11/796/pub", report, 1, error));
   REQUIRE(ingestor.ingest_payload("app/user/1/sub", list, 2, error));
@@ -108,7 +115,8 @@ TEST_CASE("Rejected input is counted by reason, blank lines are skipped") {
   ParseError error;
   for (std::string line : {"", "   ", "{", "[]", "{}"}) {
     line.resize(line.size() + parser_padding());
-    ingestor.ingest_line(std::string_view(line.data(), line.size() - parser_padding()), line.size(), 1, error);
+    ingestor.ingest_line(std::string_view(line.data(), line.size() - parser_padding()), line.size(),
+                         1, error);
   }
   CHECK(ingestor.stats().lines == 5);
   CHECK(ingestor.stats().blank_lines == 2);

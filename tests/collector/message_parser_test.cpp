@@ -1,7 +1,7 @@
+#include "thermomaven/collector/message_parser.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
-
-#include "thermomaven/collector/message_parser.hpp"
 
 using namespace thermomaven;
 using namespace thermomaven::collector;
@@ -15,12 +15,14 @@ struct Parsed {
   ParseError error;
 };
 
-Parsed parse_line(const std::string& line, std::int64_t receive_ms = 5, ParserOptions options = {}) {
+Parsed parse_line(const std::string& line, std::int64_t receive_ms = 5,
+                  ParserOptions options = {}) {
   MessageParser parser(options);
   std::string buffer = line;
   buffer.resize(line.size() + parser_padding());
   Parsed p;
-  p.ok = parser.parse_line(std::string_view(buffer.data(), line.size()), buffer.size(), receive_ms, p.message, p.error);
+  p.ok = parser.parse_line(std::string_view(buffer.data(), line.size()), buffer.size(), receive_ms,
+                           p.message, p.error);
   return p;
 }
 
@@ -31,14 +33,16 @@ const std::string kProbe =
     R"("temperaturePercentile":[2,0,2,7,1,7,0],"batteryValue":100,"totalCookSec":54000,"curCookSec":53990,)"
     R"("curRemainedSec":11068,"cooking":true,"overheat":false,"probeNotes":"Brisket"})";
 
-std::string envelope(const std::string& data, const std::string& extra = R"(,"serverTime":1777779660160)") {
+std::string envelope(const std::string& data,
+                     const std::string& extra = R"(,"serverTime":1777779660160)") {
   return R"({"cmdId":"aa","cmdSeqNo":"4675","cmdType":"WT11:status:report","cmdData":)" + data +
          R"(,"deviceTime":1777779659980,"deviceId":"796272403717381109","deviceType":"thermometer","deviceModel":"WT11")" +
          extra + "}";
 }
 
 std::string status(const std::string& probes) {
-  return R"({"globalStatus":"online","batteryStatus":"normal","batteryValue":80,"wifiRssi":-65,"probes":[)" + probes + "]}";
+  return R"({"globalStatus":"online","batteryStatus":"normal","batteryValue":80,"wifiRssi":-65,"probes":[)" +
+         probes + "]}";
 }
 
 }  // namespace
@@ -75,14 +79,19 @@ TEST_CASE("A bare status report envelope becomes a StatusReport with every field
   CHECK(probe.overheat == false);
 }
 
-TEST_CASE("The reading's time is serverTime, else deviceTime, else the wrapper's ts, else receipt") {
-  const std::string no_server = R"({"cmdType":"WT11:status:report","deviceId":"d","cmdData":)" + status(kProbe);
+TEST_CASE(
+    "The reading's time is serverTime, else deviceTime, else the wrapper's ts, else receipt") {
+  const std::string no_server =
+      R"({"cmdType":"WT11:status:report","deviceId":"d","cmdData":)" + status(kProbe);
   CHECK(parse_line(envelope(status(kProbe))).message.report.time_ms == 1777779660160);
   CHECK(parse_line(no_server + R"(,"deviceTime":123456})").message.report.time_ms == 123456);
-  CHECK(parse_line(R"({"topic":"t","ts":777,"payload":)" + no_server + "}}").message.report.time_ms == 777);
+  CHECK(
+      parse_line(R"({"topic":"t","ts":777,"payload":)" + no_server + "}}").message.report.time_ms ==
+      777);
   CHECK(parse_line(no_server + "}", 999).message.report.time_ms == 999);
   SECTION("a time of the wrong type is absent, not zero") {
-    CHECK(parse_line(no_server + R"(,"serverTime":"soon","deviceTime":4242})").message.report.time_ms == 4242);
+    CHECK(parse_line(no_server + R"(,"serverTime":"soon","deviceTime":4242})")
+              .message.report.time_ms == 4242);
   }
 }
 
@@ -94,7 +103,8 @@ TEST_CASE("A wrapper's payload may be an object or a string holding the JSON") {
     quoted += c;
   }
   for (const std::string& payload : {body, "\"" + quoted + "\""}) {
-    const Parsed p = parse_line(R"({"topic":"device/WT11/796272403717381109/pub","payload":)" + payload + R"(,"ts":1})");
+    const Parsed p = parse_line(R"({"topic":"device/WT11/796272403717381109/pub","payload":)" +
+                                payload + R"(,"ts":1})");
     REQUIRE(p.ok);
     CHECK(p.message.topic == "device/WT11/796272403717381109/pub");
     CHECK(p.message.report.probes.at(0).temperature == 1860);
@@ -102,7 +112,8 @@ TEST_CASE("A wrapper's payload may be an object or a string holding the JSON") {
 }
 
 TEST_CASE("cmdData before cmdType is still understood") {
-  const Parsed p = parse_line(R"({"cmdData":)" + status(kProbe) + R"(,"cmdType":"WT09:status:report","deviceId":"x","serverTime":5})");
+  const Parsed p = parse_line(R"({"cmdData":)" + status(kProbe) +
+                              R"(,"cmdType":"WT09:status:report","deviceId":"x","serverTime":5})");
   REQUIRE(p.ok);
   CHECK(p.message.report.model == "WT09");
   CHECK(p.message.report.probes.at(0).temperature == 1860);
@@ -110,7 +121,8 @@ TEST_CASE("cmdData before cmdType is still understood") {
 
 TEST_CASE("A field of the wrong type is treated as absent and the rest is kept") {
   std::string probe = kProbe;
-  probe.replace(probe.find("\"curAmbientTemperature\":2450"), 28, "\"curAmbientTemperature\":\"hot\"");
+  probe.replace(probe.find("\"curAmbientTemperature\":2450"), 28,
+                "\"curAmbientTemperature\":\"hot\"");
   probe.replace(probe.find("\"batteryValue\":100"), 18, "\"batteryValue\":[1]");
   probe.replace(probe.find("\"cooking\":true"), 14, "\"cooking\":\"yes\"");
   probe.replace(probe.find("\"cookUuid\":\"c0ffee\""), 19, "\"cookUuid\":12");
@@ -154,14 +166,17 @@ TEST_CASE("Names and notes keep commas, quotes, newlines, escapes and emoji") {
   const Parsed p = parse_line(envelope(status(
       R"j({"probeColor":"probe1","curTemperature":1,"probeNotes":"Pork, \"butt\"\n\u00e9 \ud83c\udf56 =SUM(A1)"})j")));
   REQUIRE(p.ok);
-  CHECK(p.message.report.probes.at(0).notes == "Pork, \"butt\"\n\xC3\xA9 \xF0\x9F\x8D\x96 =SUM(A1)");
+  CHECK(p.message.report.probes.at(0).notes ==
+        "Pork, \"butt\"\n\xC3\xA9 \xF0\x9F\x8D\x96 =SUM(A1)");
 }
 
 TEST_CASE("Bounded: long strings are cut at a character boundary, extra probes dropped") {
   std::string long_note;
   for (int i = 0; i < 200; ++i) long_note += "\xC3\xA9";  // 400 bytes of é
   std::string probes;
-  for (int i = 0; i < 20; ++i) probes += std::string(i ? "," : "") + R"({"curTemperature":1,"probeNotes":")" + long_note + "\"}";
+  for (int i = 0; i < 20; ++i)
+    probes +=
+        std::string(i ? "," : "") + R"({"curTemperature":1,"probeNotes":")" + long_note + "\"}";
   const Parsed p = parse_line(envelope(status(probes)));
   REQUIRE(p.ok);
   CHECK(p.message.report.probes.size() == 4);  // positions 1..4; the rest cannot be placed
@@ -171,7 +186,8 @@ TEST_CASE("Bounded: long strings are cut at a character boundary, extra probes d
 }
 
 TEST_CASE("A probe without a probeColor is placed by its position") {
-  const Parsed p = parse_line(envelope(status(R"({"curTemperature":1},{"curTemperature":2,"probeColor":7})")));
+  const Parsed p =
+      parse_line(envelope(status(R"({"curTemperature":1},{"curTemperature":2,"probeColor":7})")));
   REQUIRE(p.ok);
   CHECK(p.message.report.probes.at(0).probe == 1);
   CHECK(p.message.report.probes.at(1).probe == 2);
@@ -212,7 +228,8 @@ TEST_CASE("Receipts and unknown kinds are accepted and told apart") {
 TEST_CASE("The unit of the raw tenths comes from the options") {
   ParserOptions celsius;
   celsius.unit = TemperatureUnit::Celsius;
-  CHECK(parse_line(envelope(status(kProbe)), 1, celsius).message.report.unit == TemperatureUnit::Celsius);
+  CHECK(parse_line(envelope(status(kProbe)), 1, celsius).message.report.unit ==
+        TemperatureUnit::Celsius);
   CHECK(parse_line(envelope(status(kProbe))).message.report.unit == TemperatureUnit::Fahrenheit);
 }
 
@@ -256,11 +273,13 @@ TEST_CASE("A message over the size limit is refused without being parsed") {
   CHECK(p.error.reason == "too_large");
 }
 
-TEST_CASE("An MQTT payload is parsed with the device taken from the topic when the envelope lacks it") {
+TEST_CASE(
+    "An MQTT payload is parsed with the device taken from the topic when the envelope lacks it") {
   MessageParser parser;
   Message m;
   ParseError e;
-  const std::string payload = R"({"cmdType":"WT09:status:report","cmdData":)" + status(kProbe) + "}";
+  const std::string payload =
+      R"({"cmdType":"WT09:status:report","cmdData":)" + status(kProbe) + "}";
   REQUIRE(parser.parse_payload("device/WT09/199298835195806964/pub", payload, 1234, m, e));
   CHECK(m.report.device_id == "199298835195806964");
   CHECK(m.report.time_ms == 1234);

@@ -1,8 +1,9 @@
+#include "thermomaven/exporter/cook_export.hpp"
+
 #include <catch2/catch.hpp>
 #include <sstream>
 
 #include "test_support.hpp"
-#include "thermomaven/exporter/cook_export.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 
 using namespace thermomaven;
@@ -18,9 +19,12 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_quotes) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') cell += text[++i];
-      else if (c == '"') in_quotes = false;
-      else cell += c;
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
+        cell += text[++i];
+      else if (c == '"')
+        in_quotes = false;
+      else
+        cell += c;
     } else if (c == '"' && cell.empty() && !quoted) {
       in_quotes = quoted = true;
     } else if (c == ',') {
@@ -98,9 +102,10 @@ TEST_CASE("A cook's CSV has the contract's columns first and one row per reading
   CookFixture f("Kitchen grill");
   const auto rows = f.csv();
   REQUIRE(rows.size() == 5);
-  const std::vector<std::string> header = {"timestamp", "elapsed_s", "device_id", "device_name", "probe", "state",
-                                           "target", "temperature", "t1", "t2", "t3", "t4", "t5", "ambient",
-                                           "remaining_s", "probe_battery"};
+  const std::vector<std::string> header = {
+      "timestamp", "elapsed_s",   "device_id",   "device_name",  "probe", "state",
+      "target",    "temperature", "t1",          "t2",           "t3",    "t4",
+      "t5",        "ambient",     "remaining_s", "probe_battery"};
   CHECK(std::vector<std::string>(rows[0].begin(), rows[0].begin() + header.size()) == header);
   CHECK(rows[1][0] == "2026-05-03T03:41:00.000Z");
   CHECK(rows[2][0] == "2026-05-03T03:41:01.000Z");
@@ -154,11 +159,13 @@ TEST_CASE("Timestamps are ISO 8601 UTC with milliseconds") {
 TEST_CASE("The cooks JSON escapes text and writes null for what is unknown") {
   CookFixture f("Tab\there \"quoted\" \\ \xF0\x9F\x94\xA5", "Brisket\nnight");
   const std::string json = exporter::cooks_json(f.reader.list_cooks(), 0, 0);
-  CHECK_THAT(json, Catch::Contains(R"("device_name": "Tab\there \"quoted\" \\ )" "\xF0\x9F\x94\xA5\""));
+  CHECK_THAT(json, Catch::Contains(R"("device_name": "Tab\there \"quoted\" \\ )"
+                                   "\xF0\x9F\x94\xA5\""));
   CHECK_THAT(json, Catch::Contains(R"("notes": "Brisket\nnight")"));
   CHECK_THAT(json, Catch::Contains(R"("max_temperature_c": 0.556)"));  // 33.0 °F
   CHECK_THAT(json, Catch::Contains(R"("started_at": "2026-05-03T03:41:00.000Z")"));
   CookFixture unnamed("");
-  CHECK_THAT(exporter::cooks_json(unnamed.reader.list_cooks(), 0, 0), Catch::Contains(R"("notes": null)"));
+  CHECK_THAT(exporter::cooks_json(unnamed.reader.list_cooks(), 0, 0),
+             Catch::Contains(R"("notes": null)"));
   CHECK(exporter::cooks_json({}, 0, 0) == "[]\n");
 }

@@ -1,8 +1,9 @@
+#include "thermomaven/storage/cook_reader.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "report_builder.hpp"
 #include "test_support.hpp"
-#include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 
 using namespace thermomaven;
@@ -34,8 +35,10 @@ TEST_CASE("The latest snapshot of a device is its newest report, with the runnin
     ReadingWriter writer(db);
     writer.write(DeviceInfo{"dev", "Grill", "WT09", "SN", {}});
     writer.write(DeviceInfo{"silent", "Never reported", "WT02", "SN2", {}});
-    writer.write(tm_test::report("dev", 1000, {tm_test::cooking_probe(1, "a", 400), tm_test::cooking_probe(2, "b", 400)}));
-    writer.write(tm_test::report("dev", 2000, {tm_test::cooking_probe(1, "a", 450), tm_test::docked_probe(2)}));
+    writer.write(tm_test::report(
+        "dev", 1000, {tm_test::cooking_probe(1, "a", 400), tm_test::cooking_probe(2, "b", 400)}));
+    writer.write(tm_test::report("dev", 2000,
+                                 {tm_test::cooking_probe(1, "a", 450), tm_test::docked_probe(2)}));
   }
   Database readonly(dir.file("t.db"), OpenMode::ReadOnly);
   CookReader reader(readonly);
@@ -61,14 +64,16 @@ TEST_CASE("The latest snapshot of a device is its newest report, with the runnin
   CHECK(snapshots[1].probes.empty());
 }
 
-TEST_CASE("A reader in another connection sees whole committed batches only, while the writer writes") {
+TEST_CASE(
+    "A reader in another connection sees whole committed batches only, while the writer writes") {
   tm_test::TempDir dir;
   Database writer_db(dir.file("t.db"));
   ReadingWriter writer(writer_db);
   writer.write(tm_test::report("dev", 1000, {tm_test::cooking_probe(1, "a", 400)}));
   writer.commit();
   writer.write(tm_test::report("dev", 2000, {tm_test::cooking_probe(1, "a", 410)}));
-  writer.write(tm_test::report("dev", 2000, {tm_test::cooking_probe(2, "b", 410)}));  // batch still open
+  writer.write(
+      tm_test::report("dev", 2000, {tm_test::cooking_probe(2, "b", 410)}));  // batch still open
 
   Database reader_db(dir.file("t.db"), OpenMode::ReadOnly);
   CookReader reader(reader_db);

@@ -24,7 +24,8 @@ constexpr int kProbes = 4;
   ReadingWriter writer(db, {.batch_size = 50});
   for (int i = first;; ++i) {
     std::vector<thermomaven::ProbeSample> probes;
-    for (int p = 1; p <= kProbes; ++p) probes.push_back(tm_test::cooking_probe(p, "cook" + std::to_string(p), 400 + i % 100));
+    for (int p = 1; p <= kProbes; ++p)
+      probes.push_back(tm_test::cooking_probe(p, "cook" + std::to_string(p), 400 + i % 100));
     writer.write(tm_test::report("dev", 1'000'000 + i * 1000LL, probes));
     if (writer.pending_reports() == 0) {  // the batch just committed
       const int durable = i + 1;
@@ -35,7 +36,9 @@ constexpr int kProbes = 4;
 
 }  // namespace
 
-TEST_CASE("Killed with SIGKILL mid-batch, over and over, the database stays whole and keeps every commit") {
+TEST_CASE(
+    "Killed with SIGKILL mid-batch, over and over, the database stays whole and keeps every "
+    "commit") {
   tm_test::TempDir dir;
   const std::string path = dir.file("crash.db");
   { Database create(path); }  // the schema exists before the first kill
@@ -56,7 +59,8 @@ TEST_CASE("Killed with SIGKILL mid-batch, over and over, the database stays whol
     int status = 0;
     waitpid(child, &status, 0);
     int durable = 0;
-    while (read(fds[0], &durable, sizeof durable) == sizeof durable) acknowledged = std::max(acknowledged, durable);
+    while (read(fds[0], &durable, sizeof durable) == sizeof durable)
+      acknowledged = std::max(acknowledged, durable);
     close(fds[0]);
 
     SQLite::Database db(path, SQLite::OPEN_READONLY);
@@ -64,7 +68,8 @@ TEST_CASE("Killed with SIGKILL mid-batch, over and over, the database stays whol
     const int reports = db.execAndGet("SELECT count(*) FROM reports").getInt();
     CHECK(reports >= acknowledged);
     // The cook aggregates were committed with their readings, never apart.
-    CHECK(db.execAndGet("SELECT coalesce(sum(readings), 0) FROM cooks").getInt() == reports * kProbes);
+    CHECK(db.execAndGet("SELECT coalesce(sum(readings), 0) FROM cooks").getInt() ==
+          reports * kProbes);
     acknowledged = reports;
   }
   CHECK(acknowledged > 0);

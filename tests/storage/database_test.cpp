@@ -1,9 +1,10 @@
+#include "thermomaven/storage/database.hpp"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
 
 #include "test_support.hpp"
-#include "thermomaven/storage/database.hpp"
 
 using thermomaven::storage::Database;
 using thermomaven::storage::OpenMode;
@@ -15,7 +16,8 @@ TEST_CASE("A new database is migrated to the latest schema, and each step is rec
   {
     Database db(path);
     CHECK(db.schema_version() == Database::latest_schema_version());
-    SQLite::Statement steps(db.sql(), "SELECT version, name FROM schema_migrations ORDER BY version");
+    SQLite::Statement steps(db.sql(),
+                            "SELECT version, name FROM schema_migrations ORDER BY version");
     int expected = 1;
     while (steps.executeStep()) CHECK(steps.getColumn(0).getInt() == expected++);
     CHECK(expected - 1 == Database::latest_schema_version());

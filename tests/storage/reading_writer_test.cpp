@@ -1,3 +1,5 @@
+#include "thermomaven/storage/reading_writer.hpp"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
@@ -5,7 +7,6 @@
 #include "report_builder.hpp"
 #include "test_support.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
-#include "thermomaven/storage/reading_writer.hpp"
 
 using namespace thermomaven;
 using namespace thermomaven::storage;
@@ -37,7 +38,8 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE_METHOD(Fixture, "A reading is stored once per device, probe and time") {
-  const auto r = report("dev", 1000, {cooking_probe(1, "cookA", 400), cooking_probe(2, "cookB", 500)});
+  const auto r =
+      report("dev", 1000, {cooking_probe(1, "cookA", 400), cooking_probe(2, "cookB", 500)});
   const auto first = writer.write(r);
   CHECK(first.readings_stored == 2);
   CHECK(first.readings_duplicate == 0);
@@ -49,7 +51,8 @@ TEST_CASE_METHOD(Fixture, "A reading is stored once per device, probe and time")
     CHECK(cook("cookA").readings == 1);
   }
   SECTION("a second report at the same time adds only the probes the first lacked") {
-    const auto more = writer.write(report("dev", 1000, {cooking_probe(2, "cookB", 999), cooking_probe(3, "cookC", 600)}));
+    const auto more = writer.write(
+        report("dev", 1000, {cooking_probe(2, "cookB", 999), cooking_probe(3, "cookC", 600)}));
     CHECK(more.readings_stored == 1);
     CHECK(more.readings_duplicate == 1);
     CHECK(cook("cookC").readings == 1);
@@ -62,7 +65,8 @@ TEST_CASE_METHOD(Fixture, "A reading is stored once per device, probe and time")
   }
 }
 
-TEST_CASE_METHOD(Fixture, "A cook keeps its first and last reading, count, maximum and latest target") {
+TEST_CASE_METHOD(Fixture,
+                 "A cook keeps its first and last reading, count, maximum and latest target") {
   writer.write(report("dev", 3000, {cooking_probe(1, "cookA", 700, 2000)}));
   writer.write(report("dev", 1000, {cooking_probe(1, "cookA", 900, 1900)}));  // late, out of order
   writer.write(report("dev", 2000, {cooking_probe(1, "cookA", 650, 1950)}));
@@ -166,7 +170,8 @@ TEST_CASE_METHOD(Fixture, "A new cookUuid on a probe ends the cook before it") {
   }
 }
 
-TEST_CASE_METHOD(Fixture, "A reading without a cookUuid joins the probe's running cook within the gap") {
+TEST_CASE_METHOD(Fixture,
+                 "A reading without a cookUuid joins the probe's running cook within the gap") {
   writer.write(report("dev", 1000, {cooking_probe(1, "cookA", 400)}));
   writer.write(report("dev", 30'000, {cooking_probe(1, "", 410)}));
   CHECK(cook("cookA").readings == 2);
@@ -185,10 +190,12 @@ TEST_CASE_METHOD(Fixture, "Readings recorded in Celsius keep their unit") {
   const CookSession c = cook("celsius");
   CHECK(c.unit == TemperatureUnit::Celsius);
   CHECK(c.max_tenths == 950);
-  reader.for_each_reading(c, [&](const CookReading& reading) { CHECK(reading.unit == TemperatureUnit::Celsius); });
+  reader.for_each_reading(
+      c, [&](const CookReading& reading) { CHECK(reading.unit == TemperatureUnit::Celsius); });
 }
 
-TEST_CASE_METHOD(Fixture, "Device lists name the devices; reports from unlisted devices are still stored") {
+TEST_CASE_METHOD(Fixture,
+                 "Device lists name the devices; reports from unlisted devices are still stored") {
   writer.write(DeviceInfo{"listed", "Offset smoker", "WT11", "WT5A", {"device/WT11/listed/pub"}});
   writer.write(report("listed", 1000, {cooking_probe(1, "a", 400)}));
   writer.write(report("stranger", 1000, {cooking_probe(1, "b", 400)}));

@@ -8,7 +8,8 @@
 namespace tm_test {
 
 inline thermomaven::ProbeSample cooking_probe(int probe, const std::string& cook_uuid,
-                                              std::int32_t temperature, std::int32_t target = 2030) {
+                                              std::int32_t temperature,
+                                              std::int32_t target = 2030) {
   thermomaven::ProbeSample p;
   p.probe = probe;
   p.state = "cooking";

@@ -57,7 +57,9 @@ inline void write_file(const std::string& path, const std::string& content) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
-inline std::string data_file(const std::string& name) { return std::string(TM_TEST_DATA_DIR) + "/" + name; }
+inline std::string data_file(const std::string& name) {
+  return std::string(TM_TEST_DATA_DIR) + "/" + name;
+}
 
 struct RunResult {
   int exit_code = -1;

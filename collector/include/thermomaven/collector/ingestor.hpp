@@ -14,8 +14,8 @@
 namespace thermomaven::collector {
 
 struct IngestStats {
-  std::uint64_t lines = 0;        // capture lines read, blank ones included
-  std::uint64_t blank_lines = 0;  // skipped, not refused
+  std::uint64_t lines = 0;                        // capture lines read, blank ones included
+  std::uint64_t blank_lines = 0;                  // skipped, not refused
   std::map<std::string, std::uint64_t> messages;  // accepted, by kind_name()
   std::map<std::string, std::uint64_t> rejected;  // refused, by ParseError::reason
   std::uint64_t readings_stored = 0;
@@ -40,8 +40,8 @@ class Ingestor {
 
   // The parse stage of ingest_line: true when `out` holds a message to
   // store; false for a blank line (error.reason empty) or a refused one.
-  bool parse_line(std::string_view line, std::size_t capacity, std::int64_t receive_ms, Message& out,
-                  ParseError& error);
+  bool parse_line(std::string_view line, std::size_t capacity, std::int64_t receive_ms,
+                  Message& out, ParseError& error);
   // Counts a capture line refused before parsing (e.g. over-long).
   void count_rejected_line(const std::string& reason);
   // Adds line counts (lines, blank_lines, rejected) made by a parser that

@@ -28,8 +28,8 @@ struct Message {
   MessageKind kind = MessageKind::Unknown;
   std::string cmd_type;
   std::string cmd_id;
-  std::string topic;               // empty when the capture line had none
-  StatusReport report;             // kind StatusReport
+  std::string topic;                // empty when the capture line had none
+  StatusReport report;              // kind StatusReport
   std::vector<DeviceInfo> devices;  // kind DeviceList
   // kind DeviceList: each device's lastStatusCmd, the cloud's copy of its
   // latest report (it may repeat one already received).

@@ -13,7 +13,7 @@ namespace thermomaven::collector {
 
 struct ParserOptions {
   TemperatureUnit unit = TemperatureUnit::Fahrenheit;  // of the raw tenths
-  std::size_t max_message_bytes = 1 << 20;  // larger input is rejected unparsed
+  std::size_t max_message_bytes = 1 << 20;             // larger input is rejected unparsed
 };
 
 // Why an input was refused. `reason` is a short stable label (for counters),

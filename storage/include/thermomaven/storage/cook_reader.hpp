@@ -18,7 +18,7 @@ struct CookSession {
   std::string device_id, device_name, model;  // name and model empty when never known
   int probe = 0;
   TemperatureUnit unit = TemperatureUnit::Fahrenheit;  // of the stored tenths below
-  std::int64_t first_ms = 0, last_ms = 0;  // first and last reading
+  std::int64_t first_ms = 0, last_ms = 0;              // first and last reading
   std::int64_t readings = 0;
   std::optional<std::int32_t> max_tenths;     // highest food temperature
   std::optional<std::int32_t> target_tenths;  // latest target
@@ -44,7 +44,7 @@ struct DeviceSnapshot {
   std::optional<bool> online;
   std::optional<std::int32_t> battery_pct, wifi_rssi_dbm;
   struct Probe {
-    ProbeSample values;  // state filled in; cook strings from its cook
+    ProbeSample values;               // state filled in; cook strings from its cook
     std::optional<CookSession> cook;  // the cook running on it, if any
   };
   std::vector<Probe> probes;

@@ -34,20 +34,20 @@ inline char unit_letter(TemperatureUnit unit) {
 // cloud omits, nulls or retypes fields between app versions; absent means
 // unknown, never zero.
 struct ProbeSample {
-  int probe = 0;  // 1..4, from probeColor
+  int probe = 0;          // 1..4, from probeColor
   std::string state;      // cookingState: "cooking", "charged", ...
   std::string mode;       // cookingMode
   std::string cook_uuid;  // empty when absent
   std::string notes;      // probeNotes
   bool has_notes = false;
-  std::string serial;  // the probe's deviceSn
-  std::optional<std::int32_t> temperature;  // curTemperature, tenths
+  std::string serial;                                  // the probe's deviceSn
+  std::optional<std::int32_t> temperature;             // curTemperature, tenths
   std::array<std::optional<std::int32_t>, 5> zones{};  // areaTemperature T1..T5
-  std::optional<std::int32_t> ambient;  // curAmbientTemperature
-  std::optional<std::int32_t> target;   // setParams[0].setTemperature
-  std::optional<std::int32_t> elapsed_s;    // curCookSec
-  std::optional<std::int32_t> total_s;      // totalCookSec
-  std::optional<std::int32_t> remaining_s;  // curRemainedSec
+  std::optional<std::int32_t> ambient;                 // curAmbientTemperature
+  std::optional<std::int32_t> target;                  // setParams[0].setTemperature
+  std::optional<std::int32_t> elapsed_s;               // curCookSec
+  std::optional<std::int32_t> total_s;                 // totalCookSec
+  std::optional<std::int32_t> remaining_s;             // curRemainedSec
   std::optional<std::int32_t> battery_pct;
   std::optional<bool> cooking;
   std::optional<bool> overheat;
@@ -60,7 +60,7 @@ struct ProbeSample {
 
 struct StatusReport {
   std::string device_id;
-  std::string model;  // from deviceModel, else from the cmdType prefix
+  std::string model;         // from deviceModel, else from the cmdType prefix
   std::int64_t time_ms = 0;  // serverTime, else deviceTime, else receipt time
   TemperatureUnit unit = TemperatureUnit::Fahrenheit;
   std::optional<bool> online;  // globalStatus
@@ -85,7 +85,7 @@ struct CollectorStatus {
   bool mqtt_connected = false;
   std::int64_t mqtt_reconnects = 0;
   std::optional<std::int64_t> cert_expiry_s;  // client certificate notAfter, epoch seconds
-  std::string last_error;  // one line, never a secret
+  std::string last_error;                     // one line, never a secret
   // Monotonic counters: (name, label) -> value, e.g. ("messages",
   // "status_report"), ("rejected", "not_json"), ("readings_stored", "").
   std::map<std::pair<std::string, std::string>, std::int64_t> counters;
