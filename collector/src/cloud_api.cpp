@@ -34,20 +34,23 @@ bool mentions_token(std::string msg) {
   return msg.find("token") != std::string::npos;
 }
 
-// The envelope {"code", "msg", "data"} of every answer.
-struct Envelope {
-  std::string code;
-  std::string msg;
-  std::string data;  // raw JSON, "null" when absent
-};
+std::string string_field(od::value value) {
+  if (value.type() == od::json_type::string)
+    return std::string(std::string_view(value.get_string()));
+  if (value.type() == od::json_type::number)
+    return std::string(std::string_view(value.raw_json_token()));
+  return {};
+}
 
-Envelope parse_envelope(const std::string& path, const HttpResponse& response) {
+}  // namespace
+
+ApiEnvelope parse_api_envelope(const std::string& path, const HttpResponse& response) {
   if (response.status != 200)
     throw ApiError(ApiError::Kind::BadResponse, "",
                    path + ": HTTP " + std::to_string(response.status) + " from the cloud");
   od::parser parser;
   simdjson::padded_string padded(response.body);
-  Envelope envelope;
+  ApiEnvelope envelope;
   envelope.data = "null";
   auto fail = [&](const char* why) {
     return ApiError(ApiError::Kind::BadResponse, "",
@@ -96,15 +99,66 @@ Envelope parse_envelope(const std::string& path, const HttpResponse& response) {
   return envelope;
 }
 
-std::string string_field(od::value value) {
-  if (value.type() == od::json_type::string)
-    return std::string(std::string_view(value.get_string()));
-  if (value.type() == od::json_type::number)
-    return std::string(std::string_view(value.raw_json_token()));
-  return {};
+StoredSession parse_login_data(std::string_view data) {
+  StoredSession session;
+  od::parser parser;
+  simdjson::padded_string padded(data);
+  try {
+    od::document doc = parser.iterate(padded);
+    for (auto field : doc.get_object()) {
+      std::string_view key = field.unescaped_key();
+      if (key == "token")
+        session.token = string_field(field.value());
+      else if (key == "userId")
+        session.user_id = string_field(field.value());
+      else if (key == "setting") {
+        od::value setting = field.value();
+        if (setting.type() != od::json_type::object) continue;
+        for (auto s : setting.get_object()) {
+          if (std::string_view(s.unescaped_key()) != "temperatureUnit") continue;
+          const std::string unit = string_field(s.value());
+          if (unit == "C" || unit == "c") session.unit = TemperatureUnit::Celsius;
+        }
+      }
+    }
+  } catch (const simdjson::simdjson_error&) {
+    throw ApiError(ApiError::Kind::BadResponse, "", "login: malformed data in the answer");
+  }
+  return session;
 }
 
-}  // namespace
+CertificateGrant parse_certificate_grant(std::string_view data) {
+  CertificateGrant grant;
+  od::parser parser;
+  simdjson::padded_string padded(data);
+  try {
+    od::document doc = parser.iterate(padded);
+    for (auto field : doc.get_object()) {
+      std::string_view key = field.unescaped_key();
+      od::value value = field.value();
+      if (key == "p12Url")
+        grant.p12_url = string_field(value);
+      else if (key == "p12Md5")
+        grant.p12_md5 = string_field(value);
+      else if (key == "p12Password")
+        grant.p12_password = string_field(value);
+      else if (key == "clientId")
+        grant.client_id = string_field(value);
+      else if (key == "subTopics" && value.type() == od::json_type::array) {
+        for (auto item : value.get_array()) {
+          std::string topic = string_field(item.value());
+          if (!topic.empty()) grant.sub_topics.push_back(std::move(topic));
+        }
+      }
+    }
+  } catch (const simdjson::simdjson_error&) {
+    throw ApiError(ApiError::Kind::BadResponse, "", "app/mqtt/cert/apply: malformed data");
+  }
+  if (grant.p12_url.empty() || grant.client_id.empty() || grant.p12_md5.empty())
+    throw ApiError(ApiError::Kind::BadResponse, "",
+                   "app/mqtt/cert/apply: the answer lacks p12Url, p12Md5 or clientId");
+  return grant;
+}
 
 std::string json_escape(std::string_view text) {
   std::string out;
@@ -169,7 +223,7 @@ std::string CloudApi::call_once(const std::string& path, const std::string& body
   } catch (const HttpError& e) {
     throw ApiError(ApiError::Kind::Transport, "", e.what());
   }
-  Envelope envelope = parse_envelope(path, response);
+  ApiEnvelope envelope = parse_api_envelope(path, response);
   if (envelope.code == "0") return envelope.data;
   const std::string what = path + ": the cloud refused (code " + printable(envelope.code, 20) +
                            ": " + printable(envelope.msg) + ")";
@@ -198,31 +252,8 @@ void CloudApi::login() {
                    std::string("login failed: ") + e.what() + hint);
   }
   ++logins_;
-  StoredSession session;
+  StoredSession session = parse_login_data(data);
   session.email = settings_.email;
-  od::parser parser;
-  simdjson::padded_string padded(data);
-  try {
-    od::document doc = parser.iterate(padded);
-    for (auto field : doc.get_object()) {
-      std::string_view key = field.unescaped_key();
-      if (key == "token")
-        session.token = string_field(field.value());
-      else if (key == "userId")
-        session.user_id = string_field(field.value());
-      else if (key == "setting") {
-        od::value setting = field.value();
-        if (setting.type() != od::json_type::object) continue;
-        for (auto s : setting.get_object()) {
-          if (std::string_view(s.unescaped_key()) != "temperatureUnit") continue;
-          const std::string unit = string_field(s.value());
-          if (unit == "C" || unit == "c") session.unit = TemperatureUnit::Celsius;
-        }
-      }
-    }
-  } catch (const simdjson::simdjson_error&) {
-    throw ApiError(ApiError::Kind::BadResponse, "", "login: malformed data in the answer");
-  }
   if (session.token.empty() || session.user_id.empty())
     throw ApiError(ApiError::Kind::BadResponse, "", "login: the answer has no token or userId");
   session_ = session;
@@ -256,36 +287,7 @@ std::string CloudApi::call(const std::string& path, const std::string& body) {
 
 CertificateGrant CloudApi::apply_for_certificate() {
   const std::string data = call("app/mqtt/cert/apply", "");
-  CertificateGrant grant;
-  od::parser parser;
-  simdjson::padded_string padded(data);
-  try {
-    od::document doc = parser.iterate(padded);
-    for (auto field : doc.get_object()) {
-      std::string_view key = field.unescaped_key();
-      od::value value = field.value();
-      if (key == "p12Url")
-        grant.p12_url = string_field(value);
-      else if (key == "p12Md5")
-        grant.p12_md5 = string_field(value);
-      else if (key == "p12Password")
-        grant.p12_password = string_field(value);
-      else if (key == "clientId")
-        grant.client_id = string_field(value);
-      else if (key == "subTopics" && value.type() == od::json_type::array) {
-        for (auto item : value.get_array()) {
-          std::string topic = string_field(item.value());
-          if (!topic.empty()) grant.sub_topics.push_back(std::move(topic));
-        }
-      }
-    }
-  } catch (const simdjson::simdjson_error&) {
-    throw ApiError(ApiError::Kind::BadResponse, "", "app/mqtt/cert/apply: malformed data");
-  }
-  if (grant.p12_url.empty() || grant.client_id.empty() || grant.p12_md5.empty())
-    throw ApiError(ApiError::Kind::BadResponse, "",
-                   "app/mqtt/cert/apply: the answer lacks p12Url, p12Md5 or clientId");
-  return grant;
+  return parse_certificate_grant(data);
 }
 
 std::string CloudApi::download(const std::string& url) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "thermomaven/collector/http_client.hpp"
@@ -46,6 +47,22 @@ struct CertificateGrant {
   std::string client_id;
   std::vector<std::string> sub_topics;
 };
+
+// The envelope {"code", "msg", "data"} of every answer.
+struct ApiEnvelope {
+  std::string code;
+  std::string msg;
+  std::string data;  // raw JSON, "null" when absent
+};
+
+// The pure parsing steps of the API, apart from the transport so that
+// they can be fuzzed. Each throws ApiError(BadResponse) on a body that is
+// not what the cloud sends; `path` only names the call in that error.
+ApiEnvelope parse_api_envelope(const std::string& path, const HttpResponse& response);
+// The `data` of a login answer: token, userId, unit (email left empty).
+StoredSession parse_login_data(std::string_view data);
+// The `data` of app/mqtt/cert/apply.
+CertificateGrant parse_certificate_grant(std::string_view data);
 
 class CloudApi {
  public:
