@@ -44,6 +44,12 @@ int main(int argc, char** argv) {
   }
   for (const Subcommand& s : kSubcommands) {
     if (std::string_view(argv[1]) != s.name) continue;
+    for (int i = 2; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+        std::printf("usage: thermomaven %s %s\n", s.name, s.summary);
+        return 0;
+      }
+    }
     try {
       return s.run(argc - 2, argv + 2);
     } catch (const thermomaven::app::UsageError& e) {

@@ -216,3 +216,16 @@ TEST_CASE("A large import reports every bad line once, in line order, and stores
   CHECK_THAT(result.err, Catch::Contains("3000 lines") && Catch::Contains(stored) &&
                              Catch::Contains(std::to_string(bad.size()) + " lines rejected"));
 }
+
+TEST_CASE("Every command explains itself with --help, and an unknown command or option is exit 2") {
+  for (const std::string command : {"import", "cooks", "export", "collect", "run", "serve"}) {
+    const auto help = thermomaven({command, "--help"});
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.out, Catch::StartsWith("usage: thermomaven " + command));
+  }
+  CHECK(thermomaven({"--help"}).exit_code == 0);
+  CHECK(thermomaven({"frobnicate"}).exit_code == 2);
+  const auto unknown = thermomaven({"cooks", "--db", "x.db", "--colour"});
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("unknown option --colour"));
+}
