@@ -56,12 +56,18 @@ void fill_database(const std::string& path) {
 // The server lives for the whole process (civetweb takes seconds to stop);
 // a static keeps it reachable, so the leak checker does not count it.
 exporter::HttpServer* server = nullptr;
+std::string temp_dir;  // holds the database; removed at exit
 
 void start_server() {
   char pattern[] = "/tmp/tm-fuzz-http-XXXXXX";
   const char* dir = mkdtemp(pattern);
   if (!dir) std::abort();
-  const std::string db = std::string(dir) + "/fuzz.db";
+  temp_dir = dir;
+  std::atexit([] {
+    std::error_code ignored;
+    fs::remove_all(temp_dir, ignored);
+  });
+  const std::string db = temp_dir + "/fuzz.db";
   fill_database(db);
   exporter::ServerOptions options;
   options.listen = "127.0.0.1:0";
