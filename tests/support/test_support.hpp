@@ -38,6 +38,7 @@ class TempDir {
 
   const std::filesystem::path& path() const { return path_; }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
+  std::string operator/(const std::string& name) const { return file(name); }
 
  private:
   std::filesystem::path path_;
@@ -57,9 +58,11 @@ inline void write_file(const std::string& path, const std::string& content) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
+#ifdef TM_TEST_DATA_DIR
 inline std::string data_file(const std::string& name) {
   return std::string(TM_TEST_DATA_DIR) + "/" + name;
 }
+#endif
 
 struct RunResult {
   int exit_code = -1;
@@ -128,9 +131,11 @@ inline RunResult run(const std::string& program, const std::vector<std::string>&
   return result;
 }
 
+#ifdef TM_BINARY
 // Runs the thermomaven binary under test.
 inline RunResult thermomaven(const std::vector<std::string>& args, const std::string& input = "") {
   return run(TM_BINARY, args, input);
 }
+#endif
 
 }  // namespace tm_test
