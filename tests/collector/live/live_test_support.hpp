@@ -28,8 +28,8 @@ namespace live_test {
 
 namespace fs = std::filesystem;
 
-using tm_test::TempDir;
 using tm_test::read_file;
+using tm_test::TempDir;
 
 inline void write_private_file(const std::string& path, const std::string& content) {
   {
