@@ -1,0 +1,202 @@
+// The embeddable ThermoMaven cloud client: log in, get the MQTT certificate,
+// connect, and receive typed events from every device of the account, either
+// blocking or in the background; send commands and match their receipts.
+//
+//   thermomaven::client::Cloud cloud({.email = "me@example.com", .password = pw});
+//   thermomaven::client::Session session(cloud);
+//   session.on_status_report([](const thermomaven::StatusReport& r) { ... });
+//   session.run();  // or session.start(); ... session.stop();
+//
+// The logger (`thermomaven collect|run`), `thermomaven doctor` and
+// `thermomaven command` are built on this API. No Paho, curl or simdjson type
+// appears here; the records are the logger's own (thermomaven/storage/records.hpp).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "thermomaven/storage/records.hpp"
+
+namespace thermomaven::client {
+
+// Who to log in as and where. Empty fields take the region's defaults.
+struct Account {
+  std::string email;
+  std::string password;  // secret: only its MD5 leaves the process, never logged
+  std::string region = "US";
+  std::string api_url;    // https://host[:port]; empty: the region's API
+  std::string broker;     // host[:port]; empty: the region's AWS IoT endpoint, 8883
+  std::string ca_file;    // extra trusted CAs (PEM) for API and broker; adds trust, never removes it
+  std::string state_dir;  // where the session token is kept (0700); empty: the default
+  std::string app_key;    // request signing key; empty: the app's own
+};
+
+// A failed cloud step, with a one-line reason that never holds a secret.
+class CloudError : public std::runtime_error {
+ public:
+  enum class Kind {
+    Network,       // no answer: DNS, connect, TLS, timeout
+    BadResponse,   // HTTP error status or a body that is not the cloud's JSON
+    LoginRefused,  // wrong password, unknown account, refused signature: do not retry
+    Refused,       // the cloud answered with another non-zero code
+    Certificate,   // keystore MD5 mismatch, unreadable or expired keystore
+  };
+  CloudError(Kind kind, std::string code, const std::string& what)
+      : std::runtime_error(what), kind(kind), code(std::move(code)) {}
+  Kind kind;
+  std::string code;  // the cloud's code, empty when there was none
+};
+
+// The MQTT client certificate the cloud granted, opened. The private key
+// stays inside the library (in memory only).
+struct CertificateInfo {
+  std::string client_id;
+  std::vector<std::string> topics;  // subTopics: the user topic
+  std::string subject_cn;
+  std::int64_t not_after_s = 0;  // epoch seconds
+  std::int64_t renew_at_s = 0;   // when the session applies for a new one
+};
+
+// One command to a device, sent through the REST API (app/command/send);
+// the device answers with a CommandReceipt over MQTT.
+struct Command {
+  enum class Action { SetTarget, Stop, Finish, Volume };
+  Action action = Action::SetTarget;
+  std::string device_id;
+  std::string model;      // e.g. "WT09": the cmdType prefix
+  int probe = 1;          // SetTarget, Stop, Finish: 1..4
+  std::string cook_uuid;  // the running cook of that probe, when there is one
+  std::int32_t target_tenths = 0;  // SetTarget, in the account's unit
+  std::string volume;              // Volume: "high", "medium" or "quiet"
+};
+
+// The JSON body of app/command/send for `command` with this cmdId.
+std::string command_body(const Command& command, const std::string& cmd_id);
+
+struct DeviceList {
+  std::vector<DeviceInfo> devices;
+  // Each device's lastStatusCmd: the cloud's copy of its latest report.
+  std::vector<StatusReport> latest_reports;
+};
+
+struct CommandReceipt {
+  std::string device_id;
+  std::string cmd_id;    // of the command this answers
+  std::string cmd_type;  // of the command this answers
+  std::string execute_result;
+  std::optional<std::int64_t> error_code;
+  std::optional<std::int64_t> cmd_error;  // non-zero: the device refused
+  bool ok() const { return !cmd_error || *cmd_error == 0; }
+};
+
+// Any message the library does not turn into one of the types above.
+struct UnknownMessage {
+  std::string topic;
+  std::string cmd_type;
+  std::string json;  // the whole payload
+};
+
+class Cloud {
+ public:
+  explicit Cloud(Account account);  // throws std::invalid_argument on an unusable account
+  ~Cloud();
+  Cloud(const Cloud&) = delete;
+  Cloud& operator=(const Cloud&) = delete;
+
+  // Reuses the stored session for this account when there is one, else logs in.
+  void login();
+  const std::string& user_id() const;
+  TemperatureUnit unit() const;  // the account's setting.temperatureUnit
+  int logins() const;            // fresh logins made by this object
+
+  // Applies for the MQTT certificate, downloads the keystore, checks its MD5
+  // and opens it. The session calls this itself; doctor calls it step by step.
+  CertificateInfo certificate();
+  // app/device/share/my/device/list and .../shared/device/list.
+  std::vector<DeviceInfo> devices();
+  // Sends a command with a fresh cmdId and returns that cmdId.
+  std::string send_command(const Command& command);
+
+  const Account& account() const;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// What the session is doing: for logs, health and `doctor`.
+enum class SessionState {
+  Starting,
+  ApplyingCertificate,
+  Connecting,
+  Connected,
+  Reconnecting,  // waiting out a backoff after `detail`
+  Stopped,
+};
+const char* state_name(SessionState state);  // "connecting", ...
+
+struct SessionEvent {
+  SessionState state = SessionState::Starting;
+  std::string detail;  // one line, never a secret: the error behind a reconnect, ...
+};
+
+struct SessionOptions {
+  int backoff_base_ms = 5000;  // reconnect backoff doubles from here ...
+  int backoff_max_ms = 120000;  // ... up to here, with jitter
+  bool reconnect = true;  // false: run() returns after the first failure (doctor)
+};
+
+struct SessionStats {
+  bool connected = false;
+  std::int64_t reconnects = 0, logins = 0, cert_applies = 0, connect_failures = 0,
+               subscribe_refused = 0;
+  std::optional<std::int64_t> cert_expiry_s;
+  std::vector<std::string> subscribed;  // topics granted on this connection
+  std::string last_error;
+};
+
+// One MQTT session over mutual TLS: applies for the certificate, connects,
+// subscribes to the user topic and every device topic it learns of, renews
+// the certificate before it ends and reconnects with backoff.
+//
+// Callbacks are set before run()/start(). They run on the library's MQTT
+// thread, one at a time, and should return quickly.
+class Session {
+ public:
+  explicit Session(Cloud& cloud, SessionOptions options = {});
+  ~Session();  // stops and joins a background run
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void on_status_report(std::function<void(const StatusReport&)> callback);
+  void on_device_list(std::function<void(const DeviceList&)> callback);
+  void on_command_receipt(std::function<void(const CommandReceipt&)> callback);
+  void on_unknown(std::function<void(const UnknownMessage&)> callback);
+  // Every message as received, before any parsing (the logger stores these).
+  void on_raw_message(
+      std::function<void(std::string_view topic, std::string_view payload)> callback);
+  void on_state(std::function<void(const SessionEvent&)> callback);
+
+  // Blocks until stop(): 0. Returns 1 when the login was refused for good,
+  // and, with reconnect = false, 2 after the first failure.
+  int run();
+  void start();  // run() on a background thread
+  void stop();   // thread-safe, returns at once
+  int wait();    // joins a background run; its result
+
+  SessionStats stats() const;  // thread-safe
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace thermomaven::client
