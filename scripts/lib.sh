@@ -11,6 +11,7 @@ TM_PACKAGES=(
   mosquitto mosquitto-clients prometheus
   clang libclang-rt-14-dev
   systemd  # systemd-analyze checks scripts/systemd/thermomaven.service; nothing is started
+  faketime  # faults_test: the collector's wall clock jumping backwards
 )
 
 as_root() {
