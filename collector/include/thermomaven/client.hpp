@@ -30,12 +30,18 @@ struct Account {
   std::string email;
   std::string password;  // secret: only its MD5 leaves the process, never logged
   std::string region = "US";
-  std::string api_url;    // https://host[:port]; empty: the region's API
-  std::string broker;     // host[:port]; empty: the region's AWS IoT endpoint, 8883
-  std::string ca_file;    // extra trusted CAs (PEM) for API and broker; adds trust, never removes it
+  std::string api_url;  // https://host[:port]; empty: the region's API
+  std::string broker;   // host[:port]; empty: the region's AWS IoT endpoint, 8883
+  std::string ca_file;  // extra trusted CAs (PEM) for API and broker; adds trust, never removes it
   std::string state_dir;  // where the session token is kept (0700); empty: the default
   std::string app_key;    // request signing key; empty: the app's own
 };
+
+// The account the logger would use: THERMOMAVEN_EMAIL, THERMOMAVEN_PASSWORD_FILE
+// (mode 600), THERMOMAVEN_REGION, _API_URL, _MQTT_ENDPOINT, _CA_FILE and
+// _STATE_DIR from the environment, checked as `thermomaven collect` checks
+// them. Throws std::invalid_argument with a one-line reason.
+Account account_from_environment();
 
 // A failed cloud step, with a one-line reason that never holds a secret.
 class CloudError : public std::runtime_error {
@@ -69,9 +75,9 @@ struct Command {
   enum class Action { SetTarget, Stop, Finish, Volume };
   Action action = Action::SetTarget;
   std::string device_id;
-  std::string model;      // e.g. "WT09": the cmdType prefix
-  int probe = 1;          // SetTarget, Stop, Finish: 1..4
-  std::string cook_uuid;  // the running cook of that probe, when there is one
+  std::string model;               // e.g. "WT09": the cmdType prefix
+  int probe = 1;                   // SetTarget, Stop, Finish: 1..4
+  std::string cook_uuid;           // the running cook of that probe, when there is one
   std::int32_t target_tenths = 0;  // SetTarget, in the account's unit
   std::string volume;              // Volume: "high", "medium" or "quiet"
 };
@@ -125,10 +131,9 @@ class Cloud {
 
   const Account& account() const;
 
-  struct Impl;
-  Impl& impl() { return *impl_; }
-
  private:
+  friend class Session;  // shares the HTTP client and the opened certificate
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -149,9 +154,9 @@ struct SessionEvent {
 };
 
 struct SessionOptions {
-  int backoff_base_ms = 5000;  // reconnect backoff doubles from here ...
+  int backoff_base_ms = 5000;   // reconnect backoff doubles from here ...
   int backoff_max_ms = 120000;  // ... up to here, with jitter
-  bool reconnect = true;  // false: run() returns after the first failure (doctor)
+  bool reconnect = true;        // false: run() returns after the first failure (doctor)
 };
 
 struct SessionStats {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "thermomaven/client.hpp"
 #include "thermomaven/storage/records.hpp"
 
 namespace thermomaven::collector {
@@ -15,14 +16,8 @@ enum class MessageKind { StatusReport, DeviceList, CommandReceipt, Unknown };
 // The label used in summaries and metrics: status_report, device_list, ...
 const char* kind_name(MessageKind kind);
 
-struct CommandReceipt {
-  std::string device_id;
-  std::string cmd_id;    // of the command this answers
-  std::string cmd_type;  // of the command this answers
-  std::string execute_result;
-  std::optional<std::int64_t> error_code;
-  std::optional<std::int64_t> cmd_error;  // non-zero: the device refused
-};
+// The public API's receipt: one definition for the parser and for users.
+using CommandReceipt = client::CommandReceipt;
 
 struct Message {
   MessageKind kind = MessageKind::Unknown;

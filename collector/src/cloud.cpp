@@ -1,0 +1,275 @@
+// thermomaven::client::Cloud over the collector's REST client, state
+// directory and keystore code.
+#include <openssl/crypto.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "cloud_internal.hpp"
+#include "thermomaven/collector/log.hpp"
+#include "thermomaven/collector/signing.hpp"
+
+namespace thermomaven::client {
+namespace {
+
+namespace tc = thermomaven::collector;
+
+std::int64_t now_s() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string iso_time(std::int64_t epoch_s) {
+  std::time_t t = static_cast<std::time_t>(epoch_s);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+bool equal_ignoring_case(std::string a, std::string b) {
+  auto lower = [](std::string& s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  };
+  lower(a);
+  lower(b);
+  return a == b;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read the CA file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string json_text(simdjson::dom::element e, const char* key) {
+  std::string_view text;
+  if (!e[key].get(text)) return std::string(text);
+  std::int64_t number;
+  if (!e[key].get(number)) return std::to_string(number);
+  return "";
+}
+
+// The `data` of a device list call: an array of devices.
+std::vector<DeviceInfo> parse_devices(const std::string& path, const std::string& data) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array devices;
+  if (parser.parse(data).get(doc))
+    throw CloudError(CloudError::Kind::BadResponse, "", path + ": data is not JSON");
+  if (doc.is_null()) return {};
+  if (doc.get(devices))
+    throw CloudError(CloudError::Kind::BadResponse, "", path + ": data is not a list of devices");
+  std::vector<DeviceInfo> out;
+  for (simdjson::dom::element d : devices) {
+    if (!d.is_object()) continue;
+    DeviceInfo info{json_text(d, "deviceId"),
+                    json_text(d, "deviceName"),
+                    json_text(d, "deviceModel"),
+                    json_text(d, "deviceSn"),
+                    {}};
+    simdjson::dom::array topics;
+    if (!d["subTopics"].get(topics))
+      for (simdjson::dom::element t : topics)
+        if (std::string_view topic; !t.get(topic)) info.topics.emplace_back(topic);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::string probe_data(const Command& c) {
+  std::string out = "\"probeColor\":\"probe" + std::to_string(c.probe) + "\"";
+  if (!c.cook_uuid.empty()) out += ",\"cookUuid\":\"" + tc::json_escape(c.cook_uuid) + "\"";
+  return out;
+}
+
+std::string command_data(const Command& c) {
+  switch (c.action) {
+    case Command::Action::SetTarget:
+      return "{" + probe_data(c) + ",\"action\":\"modify\",\"setParams\":[{\"setTemperature\":" +
+             std::to_string(c.target_tenths) + "}]}";
+    case Command::Action::Stop:
+      return "{" + probe_data(c) + ",\"action\":\"stop\"}";
+    case Command::Action::Finish:
+      return "{" + probe_data(c) + ",\"action\":\"finish\"}";
+    case Command::Action::Volume:
+      return "{\"volume\":\"" + tc::json_escape(c.volume) + "\"}";
+  }
+  return "{}";
+}
+
+tc::ApiSettings api_settings(const Account& account, const std::string& api_url) {
+  return tc::ApiSettings{
+      .base_url = api_url,
+      .region = account.region,
+      .app_key = account.app_key.empty() ? std::string(tc::kAppKey) : account.app_key,
+      .email = account.email,
+      .password = account.password};
+}
+
+tc::Endpoint broker_endpoint(const Account& account) {
+  try {
+    return tc::parse_endpoint(account.broker.empty() ? tc::region_mqtt_host(account.region)
+                                                     : account.broker);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(std::string("broker: ") + e.what());
+  }
+}
+
+Account checked(Account account) {
+  if (account.email.empty()) throw std::invalid_argument("the account needs an email address");
+  if (account.password.empty()) throw std::invalid_argument("the account needs a password");
+  if (account.region.empty()) account.region = "US";
+  if (account.state_dir.empty()) account.state_dir = tc::default_state_dir();
+  return account;
+}
+
+}  // namespace
+
+CloudError cloud_error(const tc::ApiError& e) {
+  using K = tc::ApiError::Kind;
+  const CloudError::Kind kind = e.kind == K::Transport      ? CloudError::Kind::Network
+                                : e.kind == K::BadResponse  ? CloudError::Kind::BadResponse
+                                : e.kind == K::LoginRefused ? CloudError::Kind::LoginRefused
+                                                            : CloudError::Kind::Refused;
+  return CloudError(kind, e.code, e.what());
+}
+
+Cloud::Impl::Impl(Account a)
+    : account(checked(std::move(a))),
+      api_url(account.api_url.empty() ? tc::region_api_url(account.region) : account.api_url),
+      broker(broker_endpoint(account)),
+      extra_ca(account.ca_file.empty() ? "" : "\n" + read_text_file(account.ca_file)),
+      state_dir(account.state_dir),
+      http(tc::HttpOptions{.ca_file = account.ca_file, .abort = &abort}),
+      api(api_settings(account, api_url), http, state_dir) {}
+
+void Cloud::Impl::login() {
+  std::lock_guard lock(mutex);
+  try {
+    api.ensure_session();
+  } catch (const tc::ApiError& e) {
+    throw cloud_error(e);
+  }
+}
+
+std::string Cloud::Impl::call(const std::string& path, const std::string& body) {
+  std::lock_guard lock(mutex);
+  try {
+    return api.call(path, body);
+  } catch (const tc::ApiError& e) {
+    throw cloud_error(e);
+  }
+}
+
+Credentials Cloud::Impl::fetch_credentials() {
+  std::unique_lock lock(mutex);
+  Credentials credentials;
+  std::string keystore;
+  try {
+    api.ensure_session();
+    credentials.grant = api.apply_for_certificate();
+    keystore = api.download(credentials.grant.p12_url);
+  } catch (const tc::ApiError& e) {
+    throw cloud_error(e);
+  }
+  lock.unlock();
+  const std::string actual_md5 = tc::md5_hex(keystore);
+  const tc::CertificateGrant& grant = credentials.grant;
+  if (!equal_ignoring_case(actual_md5, grant.p12_md5))
+    throw CloudError(CloudError::Kind::Certificate, "",
+                     "keystore MD5 mismatch: the cloud announced " + grant.p12_md5.substr(0, 64) +
+                         " but the download from " + tc::url_without_query(grant.p12_url) +
+                         " has " + actual_md5 + "; not using it");
+  try {
+    credentials.keys = tc::open_pkcs12(keystore, grant.p12_password);
+  } catch (const tc::KeystoreError& e) {
+    OPENSSL_cleanse(keystore.data(), keystore.size());
+    throw CloudError(CloudError::Kind::Certificate, "", std::string("keystore: ") + e.what());
+  }
+  OPENSSL_cleanse(keystore.data(), keystore.size());
+  OPENSSL_cleanse(credentials.grant.p12_password.data(), credentials.grant.p12_password.size());
+  if (credentials.keys.not_after_s <= now_s())
+    throw CloudError(CloudError::Kind::Certificate, "",
+                     "the cloud handed out a client certificate that expired at " +
+                         iso_time(credentials.keys.not_after_s));
+  credentials.renew_at_s = tc::renewal_time_s(credentials.keys);
+  tc::log_info("mqtt", "client certificate for " + grant.client_id + " valid until " +
+                           iso_time(credentials.keys.not_after_s) + ", renewal after " +
+                           iso_time(credentials.renew_at_s) + "; broker trust: " +
+                           (credentials.keys.chain_from_keystore ? "chain from the keystore"
+                                                                 : "Amazon Root CA 1") +
+                           (account.ca_file.empty() ? "" : " + " + account.ca_file));
+  return credentials;
+}
+
+std::string command_body(const Command& command, const std::string& cmd_id) {
+  const bool setting = command.action == Command::Action::Volume;
+  return "{\"deviceId\":\"" + tc::json_escape(command.device_id) +
+         "\",\"deviceType\":\"thermometer\",\"cmdType\":\"" + tc::json_escape(command.model) +
+         (setting ? ":setting:modify" : ":cooking:action") + "\",\"cmdId\":\"" +
+         tc::json_escape(cmd_id) + "\",\"cmdData\":" + command_data(command) + "}";
+}
+
+Account account_from_environment() {
+  tc::CollectorConfig config;
+  try {
+    config = tc::resolve_config({}, tc::environment_settings(), {});
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(e.what());
+  }
+  return account_from_config(config);
+}
+
+Account account_from_config(const tc::CollectorConfig& config) {
+  return Account{.email = config.email,
+                 .password = config.password,
+                 .region = config.region,
+                 .api_url = config.api_url,
+                 .broker = config.mqtt.host + ":" + std::to_string(config.mqtt.port),
+                 .ca_file = config.ca_file,
+                 .state_dir = config.state_dir,
+                 .app_key = config.app_key};
+}
+
+Cloud::Cloud(Account account) : impl_(std::make_unique<Impl>(std::move(account))) {}
+Cloud::~Cloud() = default;
+
+void Cloud::login() { impl_->login(); }
+const std::string& Cloud::user_id() const { return impl_->api.session().user_id; }
+TemperatureUnit Cloud::unit() const { return impl_->api.session().unit; }
+int Cloud::logins() const { return impl_->api.logins(); }
+const Account& Cloud::account() const { return impl_->account; }
+
+CertificateInfo Cloud::certificate() {
+  const Credentials c = impl_->fetch_credentials();
+  return CertificateInfo{c.grant.client_id, c.grant.sub_topics, c.keys.subject_cn,
+                         c.keys.not_after_s, c.renew_at_s};
+}
+
+std::vector<DeviceInfo> Cloud::devices() {
+  const std::string mine = "app/device/share/my/device/list";
+  const std::string shared = "app/device/share/shared/device/list";
+  std::vector<DeviceInfo> out = parse_devices(mine, impl_->call(mine, "{}"));
+  for (DeviceInfo& d : parse_devices(shared, impl_->call(shared, "{}")))
+    out.push_back(std::move(d));
+  return out;
+}
+
+std::string Cloud::send_command(const Command& command) {
+  if (command.device_id.empty() || command.model.empty())
+    throw std::invalid_argument("a command needs the device id and its model");
+  const std::string cmd_id = tc::random_hex(16);
+  impl_->call("app/command/send", command_body(command, cmd_id));
+  return cmd_id;
+}
+
+}  // namespace thermomaven::client

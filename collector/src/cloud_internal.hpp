@@ -1,0 +1,54 @@
+// What Cloud and Session share inside the library: the REST client with its
+// stored session, and the MQTT credentials opened from the keystore.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "thermomaven/client.hpp"
+#include "thermomaven/collector/cloud_api.hpp"
+#include "thermomaven/collector/config.hpp"
+#include "thermomaven/collector/http_client.hpp"
+#include "thermomaven/collector/keystore.hpp"
+#include "thermomaven/collector/state_dir.hpp"
+
+namespace thermomaven::client {
+
+// An opened certificate: the grant (client id, topics) and the PEM pieces.
+struct Credentials {
+  collector::CertificateGrant grant;
+  collector::ClientCredentials keys;
+  std::int64_t renew_at_s = 0;
+};
+
+struct Cloud::Impl {
+  explicit Impl(Account account);
+
+  // Each throws CloudError. One request at a time: the HTTP client is one
+  // curl handle, and a session may apply for a certificate while the user
+  // sends a command.
+  void login();
+  Credentials fetch_credentials();
+  std::string call(const std::string& path, const std::string& body);
+
+  Account account;
+  std::string api_url;
+  collector::Endpoint broker;
+  std::string extra_ca;  // the ca_file's PEM text, for the broker trust
+  // Set by Session::stop(): an HTTP transfer in progress is abandoned.
+  std::atomic<bool> abort{false};
+  std::mutex mutex;
+  collector::StateDir state_dir;
+  collector::HttpClient http;
+  collector::CloudApi api;
+};
+
+// The account of a resolved logger configuration.
+Account account_from_config(const collector::CollectorConfig& config);
+
+// The public error for an internal one.
+CloudError cloud_error(const collector::ApiError& error);
+
+}  // namespace thermomaven::client

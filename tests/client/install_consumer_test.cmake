@@ -1,0 +1,33 @@
+# cmake --install into a fresh prefix, then configure, build and run a small
+# outside project that finds the library with find_package(thermomaven).
+# -DBUILD_DIR= -DCONSUMER_DIR= -DWORK_DIR= -DCXX=
+function(step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}")
+  endif()
+  set(output "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+step(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix)
+foreach(installed include/thermomaven/client.hpp include/thermomaven/storage/records.hpp)
+  if(NOT EXISTS ${WORK_DIR}/prefix/${installed})
+    message(FATAL_ERROR "${installed} was not installed")
+  endif()
+endforeach()
+file(GLOB_RECURSE private_headers ${WORK_DIR}/prefix/include/thermomaven/collector/*)
+if(private_headers)
+  message(FATAL_ERROR "collector internals were installed: ${private_headers}")
+endif()
+step(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -DCMAKE_CXX_COMPILER=${CXX}
+     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+step(${WORK_DIR}/build/consumer)
+string(FIND "${output}" "\"cmdType\":\"WT09:setting:modify\"" found_body)
+string(FIND "${output}" "refused: the account needs an email address" found_refusal)
+if(found_body LESS 0 OR found_refusal LESS 0)
+  message(FATAL_ERROR "unexpected output of the consumer:\n${output}")
+endif()
+file(REMOVE_RECURSE ${WORK_DIR})
+message(STATUS "consumer built against the installed package and ran")
