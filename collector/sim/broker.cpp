@@ -72,6 +72,9 @@ void Broker::write_config(const std::string& cert_file, const std::string& key_f
       "log_type subscribe\n"
       "log_timestamp false\n"
       "connection_messages true\n";
+  // Mosquitto refuses any other client id with CONNACK 5 (not authorised),
+  // whatever its certificate: the refuse_clients fault.
+  if (!client_id_prefix_.empty()) conf += "clientid_prefixes " + client_id_prefix_ + "\n";
   write_file(files_.config, conf, 0600);
 }
 
@@ -130,6 +133,11 @@ void Broker::start(const std::string& cert_file, const std::string& key_file) {
   reap_locked(lock);
   join_reader(lock);
   throw std::runtime_error("mosquitto did not start on port " + std::to_string(port_) + ": " + why);
+}
+
+void Broker::set_client_id_prefix(const std::string& prefix) {
+  std::lock_guard lock(mutex_);
+  client_id_prefix_ = prefix;
 }
 
 void Broker::stop() {

@@ -43,6 +43,9 @@ class Broker {
   // listens. Throws with Mosquitto's last log line when it cannot start.
   void start(const std::string& cert_file, const std::string& key_file);
   void start() { start(files_.cert_file, files_.key_file); }
+  // From the next start() on, only clients whose id starts with `prefix`
+  // may connect; the others get CONNACK 5 (not authorised). Empty: all.
+  void set_client_id_prefix(const std::string& prefix);
   // Stops it (SIGTERM, then SIGKILL after 5 s) and reaps it. Idempotent.
   void stop();
   bool running();
@@ -62,6 +65,7 @@ class Broker {
   std::mutex mutex_;      // guards everything below
   std::condition_variable changed_;
   pid_t pid_ = -1;
+  std::string client_id_prefix_;
   std::thread reader_;
   bool listening_ = false;
   bool log_closed_ = false;

@@ -39,6 +39,7 @@ enum ErrorCode {
   kBadHeader = 1002,
   kWrongPassword = 1003,
   kUnknownAccount = 1004,
+  kWrongRegion = 1005,
   kTokenInvalid = 4001,
 };
 bool code_sent_as_number(int code) {
@@ -55,6 +56,11 @@ void poke_port(int port) {
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   ::close(fd);
+}
+
+std::string common_prefix(const std::string& a, const std::string& b) {
+  const auto end = std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first;
+  return std::string(a.begin(), end);
 }
 
 std::int64_t now_ms() {
@@ -217,6 +223,10 @@ std::string Cloud::dynsec_config() const {
 
 void Cloud::start_broker() {
   write_file(options_.dynsec_file, dynsec_config(), 0600);
+  // refuse_clients: only the simulator's own clients may connect.
+  broker_.set_client_id_prefix(faults().refuse_clients
+                                   ? common_prefix(options_.publisher_id, options_.admin.client_id)
+                                   : "");
   if (faults().untrusted_broker)
     broker_.start(options_.untrusted_cert, options_.untrusted_key);
   else
@@ -326,7 +336,7 @@ Cloud::Reply Cloud::handle_api(mg_connection* conn, const std::string& path) {
     log_warn("api: " + path + " refused with code " + code + ": " + rejected.body.substr(0, 200));
     return rejected;
   }
-  if (path == "app/account/login") return login(*body);
+  if (path == "app/account/login") return login(*body, mg_get_header(conn, "x-region"));
   {
     std::lock_guard lock(mutex_);
     const char* token = mg_get_header(conn, "x-token");
@@ -383,7 +393,7 @@ Cloud::Reply Cloud::check_request(mg_connection* conn, const std::string& body,
   return {};
 }
 
-Cloud::Reply Cloud::login(const std::string& body) {
+Cloud::Reply Cloud::login(const std::string& body, const std::string& region) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string_view name, password;
@@ -396,6 +406,15 @@ Cloud::Reply Cloud::login(const std::string& body) {
     ++rejected_;
     log_warn("api: login refused with code 1004: unknown account");
     return {200, "application/json", envelope(kUnknownAccount, "account does not exist", "null")};
+  }
+  // One region's cloud does not hold another region's accounts; the
+  // simulator serves every region and says which one the account is in.
+  if (region != options_.region) {
+    ++rejected_;
+    log_warn("api: login refused with code 1005: x-region " + region + ", account in " +
+             options_.region);
+    return {200, "application/json",
+            envelope(kWrongRegion, "account belongs to region " + options_.region, "null")};
   }
   if (lower(std::string(password)) != md5_hex(options_.password)) {
     ++rejected_;
@@ -416,7 +435,7 @@ Cloud::Reply Cloud::login(const std::string& body) {
       .field("userId", options_.user_id)
       .field("email", options_.email)
       .field("nickName", "Sim Cook")
-      .field("region", "US")
+      .field("region", options_.region)
       .end_object()
       .key("setting")
       .begin_object()
@@ -446,7 +465,8 @@ Cloud::Reply Cloud::device_list() {
 
 Cloud::Reply Cloud::apply_for_certificate() {
   const Faults f = faults();
-  const std::string client_id = "android-" + options_.user_id + "-US-" + random_hex(32);
+  const std::string client_id =
+      "android-" + options_.user_id + "-" + options_.region + "-" + random_hex(32);
   const KeyAndCert leaf = ca_.issue_client(client_id, options_.cert_days);
   const std::string password = random_hex(24);
   const auto p12 =
@@ -455,6 +475,8 @@ Cloud::Reply Cloud::apply_for_certificate() {
   std::string md5 =
       md5_hex(std::string_view(reinterpret_cast<const char*>(p12.data()), p12.size()));
   if (f.bad_md5) md5 = md5_hex(md5);  // a well-formed digest of something else
+  // A keystore the announced password does not open (MD5 still right).
+  const std::string announced_password = f.bad_p12_password ? random_hex(24) : password;
   const std::string file = random_hex(32) + ".p12";
   {
     std::lock_guard lock(mutex_);
@@ -476,12 +498,13 @@ Cloud::Reply Cloud::apply_for_certificate() {
   change_access(commands.str());
   log_info("api: app/mqtt/cert/apply: issued " + client_id + " (" +
            (options_.legacy_p12 ? "legacy" : "modern") + " keystore" +
-           (f.bad_md5 ? ", wrong p12Md5 (fault bad_md5)" : "") + ")");
+           (f.bad_md5 ? ", wrong p12Md5 (fault bad_md5)" : "") +
+           (f.bad_p12_password ? ", wrong p12Password (fault bad_p12_password)" : "") + ")");
   JsonWriter j;
   j.begin_object()
       .field("p12Url", options_.base_url + "/sim/p12/" + file)
       .field("p12Md5", md5)
-      .field("p12Password", password)
+      .field("p12Password", announced_password)
       .field("clientId", client_id)
       .key("subTopics")
       .begin_array()
@@ -576,7 +599,16 @@ Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {
       faults_.api_html = on;
     else if (name == "api_slow")
       faults_.api_slow = on;
-    else if (name == "refuse_subscriptions") {
+    else if (name == "bad_p12_password")
+      faults_.bad_p12_password = on;
+    else if (name == "devices_offline")
+      faults_.devices_offline = on;
+    else if (name == "probes_docked")
+      faults_.probes_docked = on;
+    else if (name == "refuse_clients") {
+      changed_broker = faults_.refuse_clients != on;
+      faults_.refuse_clients = on;
+    } else if (name == "refuse_subscriptions") {
       changed_acl = faults_.refuse_subscriptions != on;
       faults_.refuse_subscriptions = on;
     } else if (name == "untrusted_broker") {
@@ -587,6 +619,8 @@ Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {
     }
   }
   log_info("control: fault " + name + (on ? " on" : " off"));
+  if (name == "devices_offline") fleet_.set_all_offline(on);
+  if (name == "probes_docked") fleet_.set_probes_docked(on);
   if (changed_acl) {
     JsonWriter j;
     j.begin_object().key("commands").begin_array();
@@ -623,6 +657,10 @@ Cloud::Reply Cloud::status() {
       .field("api_5xx", faults_.api_5xx)
       .field("api_html", faults_.api_html)
       .field("api_slow", faults_.api_slow)
+      .field("bad_p12_password", faults_.bad_p12_password)
+      .field("refuse_clients", faults_.refuse_clients)
+      .field("devices_offline", faults_.devices_offline)
+      .field("probes_docked", faults_.probes_docked)
       .end_object()
       .end_object();
   return {200, "application/json", j.str()};

@@ -30,6 +30,7 @@ struct CloudOptions {
   std::string email;
   std::string password;  // the account password, clear text (kept in memory only)
   std::string user_id;
+  std::string region = "US";  // the account's region (x-region of a login must match)
   char unit = 'F';
   int cert_days = 30;
   bool legacy_p12 = false;
@@ -68,6 +69,8 @@ class Cloud {
   struct Faults {
     bool bad_md5 = false, refuse_subscriptions = false, untrusted_broker = false;
     bool api_5xx = false, api_html = false, api_slow = false;
+    bool bad_p12_password = false, refuse_clients = false, devices_offline = false,
+         probes_docked = false;
   };
 
   static int on_request(mg_connection* conn, void* self);
@@ -75,7 +78,7 @@ class Cloud {
   Reply handle_api(mg_connection* conn, const std::string& path);
   Reply handle_control(mg_connection* conn, const std::string& path, const std::string& method);
   Reply check_request(mg_connection* conn, const std::string& body, std::string& error_code);
-  Reply login(const std::string& body);
+  Reply login(const std::string& body, const std::string& region);
   Reply apply_for_certificate();
   Reply device_list();
   Reply send_command(const std::string& body);

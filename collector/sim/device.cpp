@@ -161,10 +161,10 @@ bool SimDevice::step(double seconds) {
   return true;
 }
 
-std::string SimDevice::status_data() const {
+std::string SimDevice::status_data(ReportView view) const {
   JsonWriter j;
   j.begin_object()
-      .field("globalStatus", "online")
+      .field("globalStatus", view.online ? "online" : "offline")
       .field("batteryStatus", base_battery_ < 20 ? "low" : "normal")
       .field("batteryValue", static_cast<int>(base_battery_))
       .field("wifiRssi", wifi_rssi_)
@@ -176,7 +176,7 @@ std::string SimDevice::status_data() const {
   for (const Probe& p : probes_) {
     const std::string color = "probe" + std::to_string(p.number);
     j.begin_object();
-    if (p.phase == Phase::Docked) {
+    if (p.phase == Phase::Docked || view.all_docked) {
       // In the charger the probe collapses to a stub (protocol.md).
       j.field("probeColor", color).field("cookingState", "charged").field("cookingMode", p.mode);
       j.key("setParams").begin_array().begin_object().field("setTemperature", tenths(p.target_f));

@@ -14,6 +14,14 @@ namespace thermomaven::sim {
 // How many probes a model has (protocol.md's model table; 1 when unknown).
 int probe_count(const std::string& model);
 
+// How a report shows a device: off line (globalStatus "offline", for the
+// cloud's copy of an absent device), or every probe in its charger (the
+// devices_offline and probes_docked faults).
+struct ReportView {
+  bool online = true;
+  bool all_docked = false;
+};
+
 class SimDevice {
  public:
   // `unit` is the account's temperature unit, 'F' or 'C'. `offline_spells`
@@ -30,7 +38,7 @@ class SimDevice {
   // while the device is off line (it then says nothing).
   bool step(double seconds);
   // The cmdData of a status report for the current state (JSON object).
-  std::string status_data() const;
+  std::string status_data(ReportView view = {}) const;
   // The next cmdSeqNo and a fresh cmdId, both from the device's generator.
   std::string next_seq_no() { return std::to_string(seq_no_++); }
   std::string next_cmd_id();

@@ -96,6 +96,17 @@ DeviceSummary Fleet::add_device(const std::string& model) {
   return summary;
 }
 
+void Fleet::set_all_offline(bool on) {
+  std::lock_guard lock(mutex_);
+  if (on && !all_offline_) offline_since_ms_ = now_ms();
+  all_offline_ = on;
+}
+
+void Fleet::set_probes_docked(bool on) {
+  std::lock_guard lock(mutex_);
+  probes_docked_ = on;
+}
+
 bool Fleet::queue_receipt(const std::string& device_id, const std::string& cmd_id,
                           const std::string& cmd_type) {
   {
@@ -166,7 +177,9 @@ std::string Fleet::device_list_locked(std::int64_t now) {
         .begin_array()
         .value(d.topic())
         .end_array();
-    if (s.last_status.empty())
+    if (all_offline_)
+      j.key("lastStatusCmd").raw(offline_status_locked(s));
+    else if (s.last_status.empty())
       j.key("lastStatusCmd").null();
     else
       j.key("lastStatusCmd").raw(s.last_status);
@@ -183,16 +196,18 @@ std::string Fleet::device_list_locked(std::int64_t now) {
   return j.take();
 }
 
-std::string Fleet::status_envelope_locked(Slot& slot, std::int64_t now) {
-  SimDevice& d = *slot.device;
+namespace {
+
+std::string report_envelope(const SimDevice& d, const std::string& cmd_id,
+                            const std::string& seq_no, const std::string& data, std::int64_t now) {
   const std::int64_t device_time = now - 180;  // the device clock runs a little behind
   JsonWriter j;
   j.begin_object()
-      .field("cmdId", d.next_cmd_id())
-      .field("cmdSeqNo", d.next_seq_no())
+      .field("cmdId", cmd_id)
+      .field("cmdSeqNo", seq_no)
       .field("cmdType", d.model() + ":status:report")
       .key("cmdData")
-      .raw(d.status_data())
+      .raw(data)
       .field("serverTime", now)
       .field("serverTimeSecond", now / 1000)
       .field("deviceTime", device_time)
@@ -205,6 +220,22 @@ std::string Fleet::status_envelope_locked(Slot& slot, std::int64_t now) {
       .field("controlBoardVersion", "10")
       .end_object();
   return j.take();
+}
+
+}  // namespace
+
+std::string Fleet::status_envelope_locked(Slot& slot, std::int64_t now) {
+  SimDevice& d = *slot.device;
+  const std::string cmd_id = d.next_cmd_id();
+  const std::string seq_no = d.next_seq_no();
+  return report_envelope(d, cmd_id, seq_no, d.status_data({.all_docked = probes_docked_}), now);
+}
+
+// The cloud's copy of an absent device: its state when last heard of.
+std::string Fleet::offline_status_locked(const Slot& slot) const {
+  const SimDevice& d = *slot.device;
+  const std::int64_t since = slot.last_status_ms ? slot.last_status_ms : offline_since_ms_;
+  return report_envelope(d, random_hex(32), "0", d.status_data({.online = false}), since);
 }
 
 void Fleet::run() {
@@ -230,7 +261,9 @@ void Fleet::run() {
         s.next_due_ms += options_.interval_ms;
         if (s.next_due_ms <= now) s.next_due_ms = now + options_.interval_ms;  // fell behind
         if (!s.device->step(step_s)) continue;  // off line: it says nothing
+        if (all_offline_) continue;
         s.last_status = status_envelope_locked(s, now);
+        s.last_status_ms = now;
         out.push_back({s.device->topic(), s.last_status});
       }
     }

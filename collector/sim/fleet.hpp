@@ -53,6 +53,12 @@ class Fleet {
   bool paused() const;
   // Adds a device (not yet announced: call publish_device_list()).
   DeviceSummary add_device(const std::string& model);
+  // Faults. All off line: the devices keep cooking but say nothing, and the
+  // device list shows each lastStatusCmd "offline" as of its last report
+  // (or of the moment the fault began). All docked: reports carry only the
+  // charger stubs of every probe.
+  void set_all_offline(bool on);
+  void set_probes_docked(bool on);
   // Queues the receipt a device sends for an `app/command/send`.
   bool queue_receipt(const std::string& device_id, const std::string& cmd_id,
                      const std::string& cmd_type);
@@ -62,6 +68,7 @@ class Fleet {
     std::unique_ptr<SimDevice> device;
     std::int64_t next_due_ms = 0;
     std::string last_status;  // the latest envelope, for lastStatusCmd
+    std::int64_t last_status_ms = 0;
   };
   struct Outgoing {
     std::string topic, payload;
@@ -71,6 +78,7 @@ class Fleet {
   void schedule_locked(std::int64_t now);
   std::string device_list_locked(std::int64_t now);
   std::string status_envelope_locked(Slot& slot, std::int64_t now);
+  std::string offline_status_locked(const Slot& slot) const;
 
   FleetOptions options_;
   Publisher& publisher_;
@@ -81,6 +89,8 @@ class Fleet {
   bool list_requested_ = false;
   bool reporting_ = false;  // set once the first device list went out
   bool paused_ = false;
+  bool all_offline_ = false, probes_docked_ = false;
+  std::int64_t offline_since_ms_ = 0;
   bool stopping_ = false;
   std::uint64_t changes_ = 0;  // bumped when the schedule changes, to wake run()
   std::thread thread_;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -29,7 +30,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: thermomaven-sim --dir DIR [--devices N] [--models WT09,WT11,WT02]\n"
     "         [--interval-ms MS] [--speed X] [--api-port P] [--mqtt-port P]\n"
-    "         [--email E] [--unit F|C] [--seed N] [--cert-days N] [--legacy-p12]\n"
+    "         [--email E] [--region R] [--unit F|C] [--seed N] [--cert-days N] [--legacy-p12]\n"
     "         [--p12-without-ca] [--no-offline] [--mosquitto PATH]\n"
     "Runs a simulated ThermoMaven cloud on 127.0.0.1 until SIGINT/SIGTERM and\n"
     "writes DIR/sim.json when it is ready. See docs/simulated-cloud.md.\n";
@@ -46,6 +47,7 @@ struct Options {
   double speed = 1;
   int api_port = 0, mqtt_port = 0;
   std::string email = "cook@example.com";
+  std::string region = "US";  // the account's region: logins with another x-region are refused
   char unit = 'F';
   std::uint64_t seed = 0;
   bool seed_given = false;
@@ -139,7 +141,13 @@ Options parse_options(int argc, char** argv) {
       o.mqtt_port = static_cast<int>(parse_number(flag, value(), 0, 65535));
     else if (flag == "--email")
       o.email = value();
-    else if (flag == "--unit") {
+    else if (flag == "--region") {
+      o.region = value();
+      const bool valid =
+          o.region.size() == 2 && std::all_of(o.region.begin(), o.region.end(),
+                                              [](char c) { return c >= 'A' && c <= 'Z'; });
+      if (!valid) throw UsageError("--region must be two capital letters like US or DE");
+    } else if (flag == "--unit") {
       const std::string u = value();
       if (u != "F" && u != "C") throw UsageError("--unit must be F or C, not '" + u + "'");
       o.unit = u[0];
@@ -239,6 +247,7 @@ int run(const Options& o) {
                 });
   CloudOptions cloud_options;
   cloud_options.email = o.email;
+  cloud_options.region = o.region;
   cloud_options.password = password;
   cloud_options.user_id = user_id;
   cloud_options.unit = o.unit;
@@ -268,6 +277,7 @@ int run(const Options& o) {
       .field("mqtt_endpoint", "127.0.0.1:" + std::to_string(mqtt_port))
       .field("ca_file", dir + "/ca.pem")
       .field("email", o.email)
+      .field("region", o.region)
       .field("password_file", dir + "/password")
       .field("user_id", user_id)
       .field("control_url", api_url + "/sim")
