@@ -514,6 +514,30 @@ Cloud::Reply Cloud::apply_for_certificate() {
   return {200, "application/json", envelope(0, "success", j.str())};
 }
 
+namespace {
+
+// The cmdData of a command as a station reads it; what is missing or of
+// another type stays empty, and the station refuses what it cannot do.
+DeviceCommand device_command(std::string_view cmd_type, simdjson::dom::element data) {
+  DeviceCommand c;
+  c.cmd_type = std::string(cmd_type);
+  std::string_view text;
+  if (!data["action"].get(text)) c.action = std::string(text);
+  if (!data["cookUuid"].get(text)) c.cook_uuid = std::string(text);
+  if (!data["volume"].get(text)) c.volume = std::string(text);
+  if (!data["probeColor"].get(text) && text.size() == 6 && text.starts_with("probe") &&
+      text[5] >= '1' && text[5] <= '9')
+    c.probe = text[5] - '0';
+  simdjson::dom::array params;
+  std::int64_t target;
+  if (!data["setParams"].get(params) && params.size() > 0 &&
+      !params.at(0)["setTemperature"].get(target) && target > INT32_MIN && target < INT32_MAX)
+    c.target_tenths = static_cast<std::int32_t>(target);
+  return c;
+}
+
+}  // namespace
+
 Cloud::Reply Cloud::send_command(const std::string& body) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -523,7 +547,8 @@ Cloud::Reply Cloud::send_command(const std::string& body) {
   if (doc["cmdId"].get(cmd_id)) cmd_id = "";
   if (doc["cmdType"].get(cmd_type)) cmd_type = "";
   const std::string id = cmd_id.empty() ? random_hex(32) : std::string(cmd_id);
-  if (!fleet_.queue_receipt(std::string(device_id), id, std::string(cmd_type)))
+  if (!fleet_.command(std::string(device_id), id, device_command(cmd_type, doc["cmdData"]),
+                      !faults().drop_receipts))
     return {200, "application/json", envelope(2001, "device not found", "null")};
   return {200, "application/json", envelope(0, "success", "null")};
 }
@@ -599,6 +624,8 @@ Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {
       faults_.api_html = on;
     else if (name == "api_slow")
       faults_.api_slow = on;
+    else if (name == "drop_receipts")
+      faults_.drop_receipts = on;
     else if (name == "bad_p12_password")
       faults_.bad_p12_password = on;
     else if (name == "devices_offline")
@@ -657,6 +684,7 @@ Cloud::Reply Cloud::status() {
       .field("api_5xx", faults_.api_5xx)
       .field("api_html", faults_.api_html)
       .field("api_slow", faults_.api_slow)
+      .field("drop_receipts", faults_.drop_receipts)
       .field("bad_p12_password", faults_.bad_p12_password)
       .field("refuse_clients", faults_.refuse_clients)
       .field("devices_offline", faults_.devices_offline)

@@ -69,6 +69,7 @@ class Cloud {
   struct Faults {
     bool bad_md5 = false, refuse_subscriptions = false, untrusted_broker = false;
     bool api_5xx = false, api_html = false, api_slow = false;
+    bool drop_receipts = false;  // devices obey commands but send no receipt
     bool bad_p12_password = false, refuse_clients = false, devices_offline = false,
          probes_docked = false;
   };

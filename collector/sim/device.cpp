@@ -161,6 +161,42 @@ bool SimDevice::step(double seconds) {
   return true;
 }
 
+int SimDevice::apply(const DeviceCommand& c) {
+  const std::string prefix = model_ + ":";
+  if (c.cmd_type == prefix + "setting:modify") {
+    if (c.volume != "high" && c.volume != "medium" && c.volume != "quiet")
+      return kCmdErrorImpossible;
+    volume_ = c.volume;
+    return 0;
+  }
+  if (c.cmd_type != prefix + "cooking:action") return kCmdErrorImpossible;
+  if (c.probe < 1 || c.probe > static_cast<int>(probes_.size())) return kCmdErrorImpossible;
+  Probe& p = probes_[static_cast<std::size_t>(c.probe - 1)];
+  const bool in_cook = p.phase != Phase::Docked;
+  if (!c.cook_uuid.empty() && (!in_cook || c.cook_uuid != p.cook_uuid)) return kCmdErrorImpossible;
+  if (c.action == "modify") {
+    if (!c.target_tenths) return kCmdErrorImpossible;
+    const double degrees = *c.target_tenths / 10.0;
+    const double fahrenheit = unit_ == 'C' ? degrees * 9 / 5 + 32 : degrees;
+    if (fahrenheit < 32 || fahrenheit > 572) return kCmdErrorImpossible;  // 0 to 300 °C
+    p.target_f = fahrenheit;
+    if (p.phase == Phase::Resting && p.food_f < fahrenheit) p.phase = Phase::Cooking;
+    return 0;
+  }
+  if (c.action == "finish") {
+    if (in_cook) {  // the cook ends; the next one starts only later
+      p.phase = Phase::Docked;
+      p.phase_left_s = std::uniform_real_distribution<double>(600, 2400)(rng_);
+      plan_cook(p);
+    }
+    return 0;
+  }
+  // A real station acknowledges a stop and does nothing while the probe is
+  // still in the food: the silent no-op that `thermomaven command` detects.
+  if (c.action == "stop") return 0;
+  return kCmdErrorImpossible;
+}
+
 std::string SimDevice::status_data(ReportView view) const {
   JsonWriter j;
   j.begin_object()
@@ -170,7 +206,7 @@ std::string SimDevice::status_data(ReportView view) const {
       .field("wifiRssi", wifi_rssi_)
       .field("hasWifiConfig", true)
       .field("connectStatus", "both")
-      .field("volume", "high")
+      .field("volume", volume_)
       .key("probes")
       .begin_array();
   for (const Probe& p : probes_) {

@@ -22,6 +22,19 @@ struct ReportView {
   bool all_docked = false;
 };
 
+// A command from `app/command/send`, as the station reads it.
+struct DeviceCommand {
+  std::string cmd_type;                       // {MODEL}:cooking:action or {MODEL}:setting:modify
+  std::string action;                         // cooking: "modify", "stop" or "finish"
+  int probe = 0;                              // from probeColor "probeN"; 0 when absent or odd
+  std::string cook_uuid;                      // empty: whatever cook is running
+  std::optional<std::int32_t> target_tenths;  // setParams[0].setTemperature
+  std::string volume;                         // setting: "high", "medium" or "quiet"
+};
+
+// The receipt's cmdError for a change the station cannot make.
+constexpr int kCmdErrorImpossible = 4;
+
 class SimDevice {
  public:
   // `unit` is the account's temperature unit, 'F' or 'C'. `offline_spells`
@@ -39,6 +52,10 @@ class SimDevice {
   bool step(double seconds);
   // The cmdData of a status report for the current state (JSON object).
   std::string status_data(ReportView view = {}) const;
+  // Carries the command out as a station does and returns the receipt's
+  // cmdError: 0, also for a stop it acknowledges and ignores because the
+  // probe is still in the food; kCmdErrorImpossible for what it cannot do.
+  int apply(const DeviceCommand& command);
   // The next cmdSeqNo and a fresh cmdId, both from the device's generator.
   std::string next_seq_no() { return std::to_string(seq_no_++); }
   std::string next_cmd_id();
@@ -73,6 +90,7 @@ class SimDevice {
   bool offline_spells_;
   std::string id_, model_, name_, serial_;
   std::uint64_t seq_no_ = 0;
+  std::string volume_ = "high";
   double base_battery_ = 80;
   int wifi_rssi_ = -50;
   double offline_left_s_ = 0;

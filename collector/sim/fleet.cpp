@@ -107,14 +107,18 @@ void Fleet::set_probes_docked(bool on) {
   probes_docked_ = on;
 }
 
-bool Fleet::queue_receipt(const std::string& device_id, const std::string& cmd_id,
-                          const std::string& cmd_type) {
+bool Fleet::command(const std::string& device_id, const std::string& cmd_id,
+                    const DeviceCommand& command, bool send_receipt) {
   {
     std::lock_guard lock(mutex_);
     auto it = std::find_if(slots_.begin(), slots_.end(),
                            [&](const Slot& s) { return s.device->id() == device_id; });
     if (it == slots_.end()) return false;
     SimDevice& d = *it->device;
+    const int cmd_error = d.apply(command);
+    log_info("fleet: " + d.id() + " " + command.cmd_type + " " + command.action + command.volume +
+             (cmd_error ? ": refused" : ": done") + (send_receipt ? "" : " (receipt dropped)"));
+    if (!send_receipt) return true;
     const std::int64_t now = now_ms();
     JsonWriter j;
     j.begin_object()
@@ -124,10 +128,10 @@ bool Fleet::queue_receipt(const std::string& device_id, const std::string& cmd_i
         .key("cmdData")
         .begin_object()
         .field("cmdId", cmd_id)
-        .field("cmdType", cmd_type)
-        .field("executeResult", "success")
+        .field("cmdType", command.cmd_type)
+        .field("executeResult", cmd_error ? "failure" : "success")
         .field("errorCode", 0)
-        .field("cmdError", 0)
+        .field("cmdError", cmd_error)
         .end_object()
         .field("serverTime", now)
         .field("serverTimeSecond", now / 1000)

@@ -59,9 +59,11 @@ class Fleet {
   // charger stubs of every probe.
   void set_all_offline(bool on);
   void set_probes_docked(bool on);
-  // Queues the receipt a device sends for an `app/command/send`.
-  bool queue_receipt(const std::string& device_id, const std::string& cmd_id,
-                     const std::string& cmd_type);
+  // An `app/command/send` for a device: it carries the command out and,
+  // unless `send_receipt` is false (the drop_receipts fault), queues its
+  // device:cmd:receipt. False when there is no such device.
+  bool command(const std::string& device_id, const std::string& cmd_id,
+               const DeviceCommand& command, bool send_receipt);
 
  private:
   struct Slot {
