@@ -11,6 +11,7 @@
 
 #include "cli_args.hpp"
 #include "commands.hpp"
+#include "exporter_flags.hpp"
 #include "thermomaven/collector/config.hpp"
 #include "thermomaven/collector/http_client.hpp"
 #include "thermomaven/collector/live_collector.hpp"
@@ -117,14 +118,13 @@ int collect_command(int argc, char** argv) {
 
 int run_command(int argc, char** argv) {
   refuse_password_flag(argc, argv);
-  CliArgs args(argc, argv, valued_flags({"--listen"}), {});
+  CliArgs args(argc, argv, valued_flags(kExporterFlags), {});
   if (!args.positional().empty()) throw UsageError("unexpected argument " + args.positional()[0]);
+  exporter::ServerOptions options = exporter_options(args);  // before connecting: fail fast
   const tc::CollectorConfig config = load_config(args);
   tc::set_log_level(config.log_level);
   tc::http_global_init();
   tc::LiveCollector collector(config);  // creates and migrates the database first
-  exporter::ServerOptions options;
-  options.listen = args.get_or("--listen", "127.0.0.1:9469");
   options.collector_state = [&collector]() -> std::optional<CollectorStatus> {
     return collector.live_status();
   };

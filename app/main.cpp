@@ -25,9 +25,13 @@ constexpr Subcommand kSubcommands[] = {
      "           [--mqtt-endpoint HOST[:PORT]] [--ca-file PEM] [--state-dir DIR] [--db FILE]\n"
      "           [--log-level debug|info|warn|error]   log the account's thermometers live"},
     {"run", thermomaven::app::run_command,
-     "[collect's options] [--listen HOST:PORT]   collector and exporter in one process"},
+     "[collect's options] [--listen HOST:PORT] [--web.config.file FILE]\n"
+     "           collector and exporter in one process"},
     {"serve", thermomaven::app::serve_command,
-     "--db FILE [--listen HOST:PORT] [--stale-after SECONDS]   metrics, cooks and CSV over HTTP"},
+     "--db FILE [--listen HOST:PORT] [--stale-after SECONDS] [--web.config.file FILE]\n"
+     "           metrics, cooks and CSV over HTTP(S); FILE: TLS and basic auth"},
+    {"hash-password", thermomaven::app::hash_password_command,
+     "[--cost 4..31]   bcrypt hash of the password on stdin, for basic_auth_users"},
 };
 
 void usage(std::FILE* to) {

@@ -120,7 +120,10 @@ int Cloud::listen(int port, const std::string& cert_and_key_file) {
   if (mg_get_server_ports(server_, 1, backend) < 1)
     throw std::runtime_error("the HTTP server has no listening port");
   backend_port_ = backend[0].port;
-  tls_ = std::make_unique<TlsFront>(cert_and_key_file, backend_port_);
+  exporter::TlsServerConfig https;
+  https.cert_file = https.key_file = cert_and_key_file;
+  tls_ = std::make_unique<exporter::TlsFront>(https, backend_port_,
+                                              [](std::string_view line) { log_error(line); });
   const int https_port = tls_->listen(port);
   options_.base_url = "https://127.0.0.1:" + std::to_string(https_port);
   return https_port;

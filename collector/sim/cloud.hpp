@@ -19,7 +19,7 @@
 #include "fleet.hpp"
 #include "pki.hpp"
 #include "publisher.hpp"
-#include "tls_front.hpp"
+#include "thermomaven/exporter/tls_front.hpp"
 
 struct mg_context;
 struct mg_connection;
@@ -100,7 +100,7 @@ class Cloud {
   Publisher admin_;  // guarded by admin_mutex_
   mg_context* server_ = nullptr;
   int backend_port_ = 0;
-  std::unique_ptr<TlsFront> tls_;
+  std::unique_ptr<exporter::TlsFront> tls_;
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable stopping_cv_;

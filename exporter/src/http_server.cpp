@@ -2,6 +2,7 @@
 
 #include <civetweb.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -12,6 +13,7 @@
 
 #include "thermomaven/exporter/cook_export.hpp"
 #include "thermomaven/exporter/metrics.hpp"
+#include "thermomaven/exporter/tls_front.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/database.hpp"
 
@@ -129,17 +131,25 @@ std::string status_json(const CollectorStatus& c) {
 class HttpServer::Impl {
  public:
   Impl(std::string db_path, ServerOptions options)
-      : options_(std::move(options)), pool_(std::move(db_path)) {}
+      : options_(std::move(options)),
+        pool_(std::move(db_path)),
+        tls_(options_.web_config && options_.web_config->tls) {
+    if (options_.web_config && !options_.web_config->basic_auth_users.empty())
+      auth_ = std::make_unique<BasicAuth>(options_.web_config->basic_auth_users);
+  }
   ~Impl() { stop(); }
 
   void start() {
     if (context_) return;
+    // With TLS, civetweb serves plain HTTP on a private loopback port behind
+    // the TLS front (see tls_front.hpp for why civetweb cannot do TLS here).
+    const std::string civetweb_listen = tls_ ? "127.0.0.1:0" : options_.listen;
     init_civetweb_once();
     const std::string threads = std::to_string(options_.threads > 0 ? options_.threads : 1);
     // No document root: nothing on disk is ever served. Requests larger than
     // a few KiB or slower than 10 s are cut off by civetweb itself.
     const char* config[] = {"listening_ports",
-                            options_.listen.c_str(),
+                            civetweb_listen.c_str(),
                             "num_threads",
                             threads.c_str(),
                             "request_timeout_ms",
@@ -166,11 +176,15 @@ class HttpServer::Impl {
                                (error_text[0] ? error_text : "civetweb could not start"));
     mg_server_port ports[4]{};
     if (mg_get_server_ports(context_, 4, ports) > 0) port_ = ports[0].port;
+    if (tls_) start_tls_front();
   }
 
   void stop() {
+    if (front_) front_->stop();
     if (context_) mg_stop(context_);
     context_ = nullptr;
+    relaying_front_ = nullptr;
+    front_.reset();
   }
 
   int port() const { return port_; }
@@ -178,17 +192,64 @@ class HttpServer::Impl {
   std::string url() const {
     std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
     if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-    return "http://" + host + ":" + std::to_string(port_);
+    return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(port_);
   }
 
  private:
+  void start_tls_front() {
+    const std::size_t colon = options_.listen.rfind(':');
+    const std::string host =
+        colon == std::string::npos ? "0.0.0.0" : options_.listen.substr(0, colon);
+    int port = -1;
+    try {
+      port = std::stoi(options_.listen.substr(colon == std::string::npos ? 0 : colon + 1));
+    } catch (const std::exception&) {
+    }
+    try {
+      if (port < 0 || port > 65535)
+        throw std::runtime_error("cannot listen on " + options_.listen + ": not HOST:PORT");
+      front_ = std::make_unique<TlsFront>(*options_.web_config->tls, port_);
+      relaying_front_ = front_.get();
+      port_ = front_->listen(port, host);
+    } catch (...) {
+      relaying_front_ = nullptr;
+      front_.reset();
+      mg_stop(context_);
+      context_ = nullptr;
+      throw;
+    }
+  }
+
+  // With TLS, only the front may talk to civetweb's loopback port: anyone
+  // else on the machine connecting there would bypass TLS and client
+  // certificates.
+  bool from_front(const mg_request_info& request) const {
+    if (!tls_) return true;
+    const TlsFront* front = relaying_front_.load();
+    return front && std::strcmp(request.remote_addr, "127.0.0.1") == 0 &&
+           front->relays_from(request.remote_port);
+  }
+
+  // exporter-toolkit's behaviour: with users configured every path needs
+  // them, /healthz too (it shows the collector's last error).
+  bool authorized(mg_connection* conn) const {
+    return !auth_ || auth_->allows(mg_get_header(conn, "Authorization"));
+  }
+
   static int on_request(mg_connection* conn) {
     auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(conn)));
     const mg_request_info* request = mg_get_request_info(conn);
     const bool head = std::strcmp(request->request_method, "HEAD") == 0;
     Response response;
     try {
-      response = self->route(*request);
+      if (!self->from_front(*request)) {
+        response = text(403, "connect over HTTPS");
+      } else if (!self->authorized(conn)) {
+        response = text(401, "authentication required");
+        response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"thermomaven\"");
+      } else {
+        response = self->route(*request);
+      }
     } catch (const std::exception& e) {
       // The database went away or is corrupt: say so, keep serving.
       response = text(503, std::string("database unavailable: ") + e.what());
@@ -302,7 +363,11 @@ class HttpServer::Impl {
 
   ServerOptions options_;
   ConnectionPool pool_;
+  std::unique_ptr<BasicAuth> auth_;
   mg_context* context_ = nullptr;
+  const bool tls_;
+  std::unique_ptr<TlsFront> front_;                       // with TLS
+  std::atomic<const TlsFront*> relaying_front_{nullptr};  // front_, for the workers
   int port_ = 0;
 };
 

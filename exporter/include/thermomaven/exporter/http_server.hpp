@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "thermomaven/exporter/web_config.hpp"
 #include "thermomaven/storage/records.hpp"
 
 namespace thermomaven::exporter {
@@ -24,6 +25,9 @@ struct ServerOptions {
   // Set by a process that also runs the collector: its live state for
   // /healthz, fresher than what it last wrote to the database.
   std::function<std::optional<CollectorStatus>()> collector_state;
+  // TLS and basic authentication (load_web_config). With users, every path
+  // needs them, /healthz too; with TLS, plain HTTP is not answered.
+  std::optional<WebConfig> web_config;
 };
 
 // Opens the database read-only, per worker thread, and never writes to it.
@@ -36,14 +40,15 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Listens and serves on worker threads. Throws std::runtime_error with a
-  // one-line reason when it cannot listen (bad address, port in use).
+  // one-line reason when it cannot listen (bad address, port in use) or the
+  // TLS certificate or key does not load.
   void start();
   // Finishes the requests in flight and closes the port.
   void stop();
 
   // The port listened on, once started.
   int port() const;
-  // http://HOST:PORT, once started.
+  // http://HOST:PORT (https:// with TLS), once started.
   std::string url() const;
 
  private:
