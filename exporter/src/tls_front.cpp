@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -28,6 +29,14 @@ sockaddr_in ipv4_address(const std::string& host, int port) {
   if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
     throw std::runtime_error("cannot listen for HTTPS on " + host + ": not an IPv4 address");
   return addr;
+}
+
+// The relay writes what it gets as it gets it (civetweb sends headers and
+// body apart): Nagle's algorithm would hold the second write until the
+// other side's delayed ACK, 40 ms a response.
+void no_delay(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 bool write_all(int fd, const char* data, std::size_t n) {
@@ -195,6 +204,7 @@ int TlsFront::connect_backend(int& local_port) {
   local_port = -1;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  no_delay(fd);
   {
     std::lock_guard lock(mutex_);
     open_fds_.insert(fd);
@@ -214,6 +224,7 @@ int TlsFront::connect_backend(int& local_port) {
 }
 
 void TlsFront::serve(int client_fd) {
+  no_delay(client_fd);
   timeval timeout{10, 0};  // a client that stalls the handshake is dropped
   ::setsockopt(client_fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   SSL* ssl = SSL_new(ctx_);
