@@ -9,6 +9,7 @@ int export_command(int argc, char** argv);
 int collect_command(int argc, char** argv);
 int run_command(int argc, char** argv);
 int serve_command(int argc, char** argv);
+int doctor_command(int argc, char** argv);
 int hash_password_command(int argc, char** argv);
 
 }  // namespace thermomaven::app

@@ -27,6 +27,9 @@ constexpr Subcommand kSubcommands[] = {
     {"run", thermomaven::app::run_command,
      "[collect's options] [--listen HOST:PORT] [--web.config.file FILE]\n"
      "           collector and exporter in one process"},
+    {"doctor", thermomaven::app::doctor_command,
+     "[collect's options] [--wait SECONDS]   check every step of the live path, say what\n"
+     "           fails and how to fix it; exit 0 only when all passed"},
     {"serve", thermomaven::app::serve_command,
      "--db FILE [--listen HOST:PORT] [--stale-after SECONDS] [--web.config.file FILE]\n"
      "           metrics, cooks and CSV over HTTP(S); FILE: TLS and basic auth"},

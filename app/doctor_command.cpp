@@ -1,0 +1,597 @@
+// doctor: runs every step of the live path with the configuration `collect`
+// would use, through the same client API, and says step by step what works
+// and what does not, in plain words with the fix. See docs/collector.md.
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli_args.hpp"
+#include "commands.hpp"
+#include "live_config.hpp"
+#include "thermomaven/client.hpp"
+#include "thermomaven/collector/http_client.hpp"
+#include "thermomaven/collector/log.hpp"
+
+namespace thermomaven::app {
+namespace {
+
+namespace tc = thermomaven::collector;
+namespace cl = thermomaven::client;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kBrokerConnectTimeoutMs = 5000;
+constexpr auto kSessionEndWait = std::chrono::seconds(60);  // login, certificate, connect
+
+// The steps, in order; a blocking failure names those it leaves untried.
+const std::vector<std::string> kSteps = {"api reachable",
+                                         "login",
+                                         "certificate granted",
+                                         "keystore downloaded",
+                                         "keystore MD5",
+                                         "keystore opened",
+                                         "broker reachable",
+                                         "connected and authorised",
+                                         "subscribed",
+                                         "device list received",
+                                         "device topics subscribed",
+                                         "status report"};
+
+bool contains(const std::string& text, const char* part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string utc_time(std::int64_t epoch_ms) {
+  const std::time_t t = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &utc);
+  return text;
+}
+
+std::string ago(std::int64_t epoch_ms) {
+  using namespace std::chrono;
+  const auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  const std::int64_t minutes = (now - epoch_ms) / 60000;
+  if (minutes < 1) return "less than a minute ago";
+  if (minutes < 120) return std::to_string(minutes) + " min ago";
+  return std::to_string(minutes / 60) + " h ago";
+}
+
+std::string degrees(std::int32_t tenths, TemperatureUnit unit) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f °%c", tenths / 10.0, unit_letter(unit));
+  return text;
+}
+
+// What doctor prints: one line per step, "ok", "FAIL", "warn", or "why"
+// for a likely reason behind a silence. Never a secret.
+class Report {
+ public:
+  void ok(const std::string& step, const std::string& detail) { line("ok  ", step, detail); }
+  void warn(const std::string& step, const std::string& detail) { line("warn", step, detail); }
+  void why(const std::string& detail) { std::printf("why  %s\n", detail.c_str()); }
+  // A failed step; `blocking` lists the later steps as not tried.
+  void fail(const std::string& step, const std::string& reason, const std::string& fix,
+            bool blocking = true) {
+    line("FAIL", step, reason + (fix.empty() ? "" : " — " + fix));
+    ++failures_;
+    if (!blocking) return;
+    std::string skipped;
+    bool after = false;
+    for (const std::string& s : kSteps) {
+      if (after) skipped += (skipped.empty() ? "" : ", ") + s;
+      if (s == step) after = true;
+    }
+    if (!skipped.empty()) std::printf("skip %s: not tried after this failure\n", skipped.c_str());
+  }
+  int exit_code() const { return failures_ ? 1 : 0; }
+
+ private:
+  void line(const char* mark, const std::string& step, const std::string& detail) {
+    std::printf("%s %s: %s\n", mark, step.c_str(), detail.c_str());
+    std::fflush(stdout);
+  }
+  int failures_ = 0;
+};
+
+// The cloud's account for this configuration, with a state directory of
+// its own so that doctor always logs in afresh: a stored token would hide a
+// wrong password.
+cl::Account account_for(const tc::CollectorConfig& config, const std::string& state_dir) {
+  cl::Account account;
+  account.email = config.email;
+  account.password = config.password;
+  account.region = config.region;
+  account.api_url = config.api_url;
+  account.broker = config.mqtt.host + ":" + std::to_string(config.mqtt.port);
+  account.ca_file = config.ca_file;
+  account.state_dir = state_dir;
+  account.app_key = config.app_key;
+  return account;
+}
+
+class TemporaryDir {
+ public:
+  TemporaryDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/thermomaven-doctor-XXXXXX";
+    if (!::mkdtemp(pattern.data()))
+      throw std::runtime_error("cannot create a temporary state directory in " + pattern);
+    path_ = pattern;  // mkdtemp makes it 0700
+  }
+  ~TemporaryDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A plain TCP connect, so that a blocked port is told apart from a broker
+// that refuses us. Empty when it connected, else why not.
+std::string tcp_connect_error(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0)
+    return std::string("cannot resolve the name (") + gai_strerror(rc) + ")";
+  std::string error = "no address";
+  for (addrinfo* a = found; a; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      rc = ::poll(&p, 1, kBrokerConnectTimeoutMs);
+      if (rc == 0) {
+        error = "no answer within " + std::to_string(kBrokerConnectTimeoutMs / 1000) + " s";
+        ::close(fd);
+        continue;
+      }
+      int so_error = 0;
+      socklen_t len = sizeof so_error;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+      errno = so_error;
+      rc = so_error ? -1 : 0;
+    }
+    if (rc != 0) error = std::strerror(errno);
+    ::close(fd);
+    if (rc == 0) {
+      ::freeaddrinfo(found);
+      return "";
+    }
+  }
+  ::freeaddrinfo(found);
+  return error;
+}
+
+// What the session's callbacks saw, for the waiting thread.
+struct Observed {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool connected = false;
+  bool stopped = false;
+  std::optional<cl::DeviceList> device_list;
+  std::set<std::string> reported;            // device ids with a live status report
+  std::optional<std::string> reading;        // the first reading, described
+  std::map<std::string, int> docked_probes;  // device id -> probes docked in its last report
+};
+
+bool wait_until(Observed& seen, Clock::time_point deadline, const auto& done) {
+  std::unique_lock lock(seen.mutex);
+  return seen.changed.wait_until(lock, deadline, [&] { return done() || seen.stopped; }) && done();
+}
+
+std::string device_name(const DeviceInfo& d) {
+  return d.model + " \"" + d.name + "\" (" + d.device_id + ")";
+}
+
+// The likely reasons why no reading arrived, from what doctor saw.
+void explain_silence(Report& report, const cl::DeviceList& list,
+                     const std::vector<DeviceInfo>& rest_devices, int wait_s) {
+  if (list.devices.empty()) {
+    report.why(rest_devices.empty()
+                   ? "no device on this account: add the thermometer in the ThermoMaven app "
+                     "(a shared device appears once its share is accepted)"
+                   : "the cloud lists " + std::to_string(rest_devices.size()) +
+                         " device(s) over REST but none over MQTT: try again later");
+    return;
+  }
+  std::map<std::string, const StatusReport*> latest;
+  for (const StatusReport& r : list.latest_reports) latest[r.device_id] = &r;
+  for (const DeviceInfo& d : list.devices) {
+    auto it = latest.find(d.device_id);
+    if (it == latest.end() || it->second->time_ms == 0) {
+      report.why(device_name(d) +
+                 " has never reported to the cloud: switch it on and "
+                 "connect it to Wi-Fi in the app");
+    } else if (it->second->online == false) {
+      report.why(device_name(d) + " is offline since " + utc_time(it->second->time_ms) + " (" +
+                 ago(it->second->time_ms) + "): check its power and Wi-Fi");
+    } else {
+      report.why(device_name(d) + " was online at its last report (" +
+                 utc_time(it->second->time_ms) + ") but sent nothing in " + std::to_string(wait_s) +
+                 " s: it may have just gone offline");
+    }
+  }
+}
+
+// AWS IoT's way around a blocked 8883.
+std::string port_443_advice(const std::string& host, int port) {
+  if (port == 443) return "";
+  return "; AWS IoT also takes MQTT on port 443 with ALPN x-amzn-mqtt-ca, which thermomaven "
+         "sends: try THERMOMAVEN_MQTT_ENDPOINT=" +
+         host + ":443";
+}
+
+class Doctor {
+ public:
+  Doctor(const tc::CollectorConfig& config, int wait_s) : config_(config), wait_s_(wait_s) {}
+  int run();
+
+ private:
+  bool login(cl::Cloud& cloud);
+  bool certificate(cl::Cloud& cloud);
+  bool broker_reachable();
+  void follow(cl::Cloud& cloud);
+  bool connected(cl::Session& session);
+  bool subscribed(cl::Session& session, Clock::time_point deadline);
+  bool device_topics(cl::Session& session, Clock::time_point deadline);
+  void status_report(Clock::time_point deadline);
+
+  const tc::CollectorConfig& config_;
+  int wait_s_;
+  Report report_;
+  Observed seen_;
+  cl::CertificateInfo certificate_;
+  std::vector<DeviceInfo> rest_devices_;
+};
+
+bool Doctor::login(cl::Cloud& cloud) {
+  const std::string& api = config_.api_url;
+  try {
+    cloud.login();
+  } catch (const cl::CloudError& e) {
+    const std::string what = e.what();
+    if (e.kind == cl::CloudError::Kind::Network) {
+      const bool tls = contains(what, "SSL") || contains(what, "certificate");
+      report_.fail("api reachable", api + ": " + what,
+                   tls ? "the API's TLS certificate is not trusted: check the system clock, a "
+                         "proxy that intercepts HTTPS, or THERMOMAVEN_CA_FILE for a private CA"
+                       : "check the network, a firewall, and THERMOMAVEN_API_URL / "
+                         "THERMOMAVEN_REGION");
+      return false;
+    }
+    if (e.kind == cl::CloudError::Kind::BadResponse) {
+      report_.fail("api reachable", api + " answers, but not as the ThermoMaven API (" + what + ")",
+                   "the cloud may be down for maintenance, or THERMOMAVEN_API_URL points "
+                   "elsewhere; try again later");
+      return false;
+    }
+    report_.ok("api reachable", api + " (TLS verified)");
+    const std::string& email = config_.email;
+    if (e.code == "1003")
+      report_.fail("login", "wrong password for " + email,
+                   "check THERMOMAVEN_PASSWORD_FILE (its first line is the password)");
+    else if (e.code == "1004")
+      report_.fail("login", "unknown account " + email,
+                   "check THERMOMAVEN_EMAIL; an account of another region is unknown here too "
+                   "(THERMOMAVEN_REGION)");
+    else if (e.code == "1005")
+      report_.fail(
+          "login", "wrong region for this account (" + what + ")",
+          "set THERMOMAVEN_REGION (--region) to the account's region, currently " + config_.region);
+    else if (e.code == "1001" || e.code == "1002")
+      report_.fail("login", "the cloud refused the request itself (" + what + ")",
+                   "check the system clock (it must be within minutes of the real time)");
+    else
+      report_.fail("login", "refused (" + what + ")", "");
+    return false;
+  }
+  report_.ok("api reachable", config_.api_url + " (TLS verified)");
+  report_.ok("login", "accepted for " + config_.email + " (user " + cloud.user_id() +
+                          ", temperatures in °" + unit_letter(cloud.unit()) + ")");
+  return true;
+}
+
+bool Doctor::certificate(cl::Cloud& cloud) {
+  try {
+    certificate_ = cloud.certificate();
+  } catch (const cl::CloudError& e) {
+    const std::string what = e.what();
+    // certificate() is one call; its message says which part failed.
+    if (e.kind != cl::CloudError::Kind::Certificate && !contains(what, "keystore download")) {
+      report_.fail("certificate granted", "the cloud did not grant one (" + what + ")",
+                   "try again later");
+      return false;
+    }
+    report_.ok("certificate granted", "the cloud granted a client certificate");
+    if (e.kind != cl::CloudError::Kind::Certificate) {
+      report_.fail("keystore downloaded", what, "try again; a proxy may block the download");
+      return false;
+    }
+    report_.ok("keystore downloaded", "the PKCS#12 keystore");
+    if (contains(what, "MD5 mismatch")) {
+      report_.fail("keystore MD5", "wrong (" + what + ")",
+                   "the download was damaged or altered on the way (a proxy?); run doctor "
+                   "again, the cloud hands out a new keystore each time");
+      return false;
+    }
+    report_.ok("keystore MD5", "matches the cloud's p12Md5");
+    report_.fail("keystore opened", "no (" + what + ")",
+                 contains(what, "expired")
+                     ? "the certificate is out of date: check the system clock"
+                     : "the password the cloud sent does not open it, or it is damaged; run "
+                       "doctor again for a new one");
+    return false;
+  }
+  report_.ok("certificate granted", "client id " + certificate_.client_id);
+  report_.ok("keystore downloaded", "the PKCS#12 keystore");
+  report_.ok("keystore MD5", "matches the cloud's p12Md5");
+  report_.ok("keystore opened", "certificate " + certificate_.subject_cn + ", valid until " +
+                                    utc_time(certificate_.not_after_s * 1000));
+  return true;
+}
+
+bool Doctor::broker_reachable() {
+  const std::string& host = config_.mqtt.host;
+  const int port = config_.mqtt.port;
+  const std::string where = host + ":" + std::to_string(port);
+  const std::string error = tcp_connect_error(host, port);
+  if (error.empty()) {
+    report_.ok("broker reachable", where + " (TCP)");
+    return true;
+  }
+  const std::string fix = "port " + std::to_string(port) +
+                          " seems blocked (a firewall?) or THERMOMAVEN_MQTT_ENDPOINT is wrong" +
+                          port_443_advice(host, port);
+  report_.fail("broker reachable", where + ": " + error, fix);
+  return false;
+}
+
+bool Doctor::connected(cl::Session& session) {
+  wait_until(seen_, Clock::now() + kSessionEndWait, [&] { return seen_.connected; });
+  const std::string where = config_.mqtt.host + ":" + std::to_string(config_.mqtt.port);
+  {
+    std::lock_guard lock(seen_.mutex);
+    if (seen_.connected) {
+      report_.ok("connected and authorised", where + " (mutual TLS, client certificate accepted)");
+      return true;
+    }
+  }
+  const std::string error = session.stats().last_error;
+  if (contains(error, "CONNACK"))
+    report_.fail("connected and authorised", "the broker refused this client (" + error + ")",
+                 "the certificate is not allowed in: run doctor again (it applies for a new "
+                 "one); if it persists, the account's MQTT access is blocked: log in once "
+                 "with the ThermoMaven app");
+  else if (contains(error, "not trusted"))
+    report_.fail("connected and authorised",
+                 "the broker's TLS certificate is not trusted (" + error + ")",
+                 "wrong endpoint for the region, or a proxy that intercepts TLS; check "
+                 "THERMOMAVEN_MQTT_ENDPOINT and THERMOMAVEN_REGION (THERMOMAVEN_CA_FILE for a "
+                 "private broker)");
+  else if (contains(error, "timeout") || contains(error, "within"))
+    report_.fail("connected and authorised",
+                 "the broker takes the TCP connection but never answers (" + error + ")",
+                 "something on the way swallows the traffic on this port (a firewall or proxy)" +
+                     port_443_advice(config_.mqtt.host, config_.mqtt.port));
+  else if (contains(error, "TLS"))
+    report_.fail("connected and authorised",
+                 "the TLS handshake with the broker failed (" + error + ")",
+                 "the broker may have refused the client certificate; run doctor again");
+  else
+    report_.fail("connected and authorised",
+                 error.empty()
+                     ? "no connection within " + std::to_string(kSessionEndWait.count()) + " s"
+                     : error,
+                 "");
+  return false;
+}
+
+bool Doctor::subscribed(cl::Session& session, Clock::time_point deadline) {
+  const std::string topic = certificate_.topics.empty() ? "" : certificate_.topics.front();
+  auto granted = [&] {
+    const cl::SessionStats s = session.stats();
+    for (const std::string& t : s.subscribed)
+      if (t == topic) return true;
+    return false;
+  };
+  auto answered = [&] { return granted() || session.stats().subscribe_refused > 0; };
+  wait_until(seen_, deadline, answered);
+  if (granted()) {
+    report_.ok("subscribed", topic);
+    return true;
+  }
+  const std::string error = session.stats().last_error;
+  report_.fail("subscribed",
+               session.stats().subscribe_refused
+                   ? "the broker refused the user topic " + topic + " (" + error + ")"
+                   : "no answer to the subscription to " + topic,
+               "the certificate's policy does not allow it; run doctor again for a new "
+               "certificate");
+  return false;
+}
+
+// Every device topic of the list subscribed, or the refusal explained.
+bool Doctor::device_topics(cl::Session& session, Clock::time_point deadline) {
+  std::set<std::string> wanted;
+  {
+    std::lock_guard lock(seen_.mutex);
+    for (const DeviceInfo& d : seen_.device_list->devices)
+      wanted.insert(d.topics.begin(), d.topics.end());
+  }
+  auto missing = [&] {
+    std::set<std::string> left = wanted;
+    for (const std::string& t : session.stats().subscribed) left.erase(t);
+    return left;
+  };
+  wait_until(seen_, deadline,
+             [&] { return missing().empty() || session.stats().subscribe_refused > 0; });
+  const std::set<std::string> left = missing();
+  if (left.empty()) {
+    report_.ok("device topics subscribed", std::to_string(wanted.size()) + " topic(s)");
+    return true;
+  }
+  report_.fail("device topics subscribed",
+               "the broker refused " + std::to_string(left.size()) + " device topic(s), e.g. " +
+                   *left.begin() + " (" + session.stats().last_error + ")",
+               "the certificate's policy does not cover these devices: remove and add them again "
+               "in the app, or ask the owner to share them again");
+  return false;
+}
+
+void Doctor::status_report(Clock::time_point deadline) {
+  std::size_t devices = 0;
+  {
+    std::lock_guard lock(seen_.mutex);
+    devices = seen_.device_list->devices.size();
+  }
+  if (devices == 0) {
+    report_.fail("status report", "none: the device list is empty", "the likely reasons:", false);
+    std::lock_guard lock(seen_.mutex);
+    explain_silence(report_, *seen_.device_list, rest_devices_, wait_s_);
+    return;
+  }
+  // Done at the first reading; a device whose probes are all docked keeps
+  // sending stubs, so once every device has spoken there is no more to learn.
+  wait_until(seen_, deadline,
+             [&] { return seen_.reading.has_value() || seen_.reported.size() >= devices; });
+  std::lock_guard lock(seen_.mutex);
+  if (seen_.reading) {
+    report_.ok("status report", *seen_.reading);
+    return;
+  }
+  if (!seen_.reported.empty()) {
+    report_.ok("status report", std::to_string(seen_.reported.size()) +
+                                    " device(s) reporting, without temperatures");
+    for (const DeviceInfo& d : seen_.device_list->devices) {
+      auto it = seen_.docked_probes.find(d.device_id);
+      if (it != seen_.docked_probes.end())
+        report_.warn("status report",
+                     device_name(d) + ": every probe (" + std::to_string(it->second) +
+                         ") is in its charger; readings start when a probe is taken out");
+    }
+    return;
+  }
+  report_.fail("status report", "none within " + std::to_string(wait_s_) + " s",
+               "the likely reasons:", false);
+  explain_silence(report_, *seen_.device_list, rest_devices_, wait_s_);
+}
+
+void Doctor::follow(cl::Cloud& cloud) {
+  cl::SessionOptions options;
+  options.reconnect = false;
+  cl::Session session(cloud, options);
+  session.on_state([this](const cl::SessionEvent& e) {
+    std::lock_guard lock(seen_.mutex);
+    if (e.state == cl::SessionState::Connected) seen_.connected = true;
+    if (e.state == cl::SessionState::Stopped) seen_.stopped = true;
+    seen_.changed.notify_all();
+  });
+  session.on_device_list([this](const cl::DeviceList& list) {
+    std::lock_guard lock(seen_.mutex);
+    if (!seen_.device_list) seen_.device_list = list;
+    seen_.changed.notify_all();
+  });
+  session.on_status_report([this](const StatusReport& r) {
+    std::lock_guard lock(seen_.mutex);
+    seen_.reported.insert(r.device_id);
+    int docked = 0;
+    for (const ProbeSample& p : r.probes) {
+      if (p.is_docked()) ++docked;
+      if (p.is_reading() && !seen_.reading)
+        seen_.reading = r.model + " " + r.device_id + " probe " + std::to_string(p.probe) + ": " +
+                        degrees(*p.temperature, r.unit);
+    }
+    if (docked > 0 && docked == static_cast<int>(r.probes.size()))
+      seen_.docked_probes[r.device_id] = docked;
+    else
+      seen_.docked_probes.erase(r.device_id);
+    seen_.changed.notify_all();
+  });
+  session.start();
+  if (connected(session) && subscribed(session, Clock::now() + std::chrono::seconds(wait_s_))) {
+    const auto list_deadline = Clock::now() + std::chrono::seconds(wait_s_);
+    if (!wait_until(seen_, list_deadline, [&] { return seen_.device_list.has_value(); })) {
+      report_.fail("device list received", "none within " + std::to_string(wait_s_) + " s",
+                   "the cloud sends it when a client subscribes to the user topic; try again "
+                   "later");
+    } else {
+      std::string names;
+      std::size_t count = 0;
+      {
+        std::lock_guard lock(seen_.mutex);
+        for (const DeviceInfo& d : seen_.device_list->devices)
+          names += (count++ ? ", " : ": ") + device_name(d);
+      }
+      report_.ok("device list received", std::to_string(count) + " device(s)" + names);
+      if (device_topics(session, list_deadline)) status_report(list_deadline);
+    }
+  }
+  session.stop();
+  session.wait();
+}
+
+int Doctor::run() {
+  tc::http_global_init();
+  TemporaryDir state;
+  cl::Cloud cloud(account_for(config_, state.path()));
+  if (!login(cloud) || !certificate(cloud)) return report_.exit_code();
+  try {
+    rest_devices_ = cloud.devices();
+  } catch (const cl::CloudError&) {
+    // Only evidence for explaining a silence; the MQTT list is the step.
+  }
+  if (!broker_reachable()) return report_.exit_code();
+  follow(cloud);
+  return report_.exit_code();
+}
+
+int parse_wait(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const int seconds = std::stoi(text, &used);
+    if (used == text.size() && seconds >= 1 && seconds <= 3600) return seconds;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--wait must be a number of seconds from 1 to 3600, not '" + text + "'");
+}
+
+}  // namespace
+
+int doctor_command(int argc, char** argv) {
+  refuse_password_flag(argc, argv);
+  CliArgs args(argc, argv, valued_flags({"--wait"}), {});
+  if (!args.positional().empty()) throw UsageError("unexpected argument " + args.positional()[0]);
+  const int wait_s = parse_wait(args.get_or("--wait", "60"));
+  const tc::CollectorConfig config = load_config(args);
+  // The library's own log lines would interleave with the steps; they show
+  // with an explicit --log-level (or THERMOMAVEN_LOG_LEVEL).
+  const bool log_level_given = args.get("--log-level") || std::getenv("THERMOMAVEN_LOG_LEVEL");
+  tc::set_log_level(log_level_given ? config.log_level : tc::LogLevel::Error);
+  Doctor doctor(config, wait_s);
+  return doctor.run();
+}
+
+}  // namespace thermomaven::app

@@ -1,0 +1,57 @@
+#include "live_config.hpp"
+
+#include <map>
+
+namespace thermomaven::app {
+namespace {
+
+namespace tc = thermomaven::collector;
+
+// Flags spelled like the settings they override. There is deliberately no
+// --password: a password must never appear in a command line.
+const std::map<std::string, std::string> kFlagSettings = {
+    {"--email", "THERMOMAVEN_EMAIL"},
+    {"--password-file", "THERMOMAVEN_PASSWORD_FILE"},
+    {"--region", "THERMOMAVEN_REGION"},
+    {"--api-url", "THERMOMAVEN_API_URL"},
+    {"--mqtt-endpoint", "THERMOMAVEN_MQTT_ENDPOINT"},
+    {"--ca-file", "THERMOMAVEN_CA_FILE"},
+    {"--state-dir", "THERMOMAVEN_STATE_DIR"},
+    {"--db", "THERMOMAVEN_DB"},
+    {"--log-level", "THERMOMAVEN_LOG_LEVEL"},
+    {"--backoff-base-ms", "THERMOMAVEN_BACKOFF_BASE_MS"},  // for tests
+};
+
+}  // namespace
+
+// Says why, instead of a bare "unknown option", when someone tries it.
+void refuse_password_flag(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--password" || arg.rfind("--password=", 0) == 0)
+      throw UsageError(
+          "there is no --password flag: a password must never be in a command line; "
+          "use --password-file FILE (mode 600) or THERMOMAVEN_PASSWORD_FILE");
+  }
+}
+
+tc::CollectorConfig load_config(const CliArgs& args) {
+  tc::Settings flags;
+  for (const auto& [flag, name] : kFlagSettings)
+    if (auto value = args.get(flag)) flags[name] = *value;
+  tc::Settings file;
+  if (auto path = args.get("--config")) file = tc::read_config_file(*path);
+  try {
+    return tc::resolve_config(flags, tc::environment_settings(), file);
+  } catch (const tc::ConfigError& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::set<std::string> valued_flags(std::set<std::string> extra) {
+  for (const auto& [flag, name] : kFlagSettings) extra.insert(flag);
+  extra.insert("--config");
+  return extra;
+}
+
+}  // namespace thermomaven::app
