@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "cloud_internal.hpp"
 #include "message_queue.hpp"
+#include "storage_retry.hpp"
 #include "thermomaven/client.hpp"
 #include "thermomaven/collector/ingestor.hpp"
 #include "thermomaven/collector/log.hpp"
@@ -68,7 +70,11 @@ class LiveCollector::Impl {
 
   // Writer thread.
   void write_loop();
-  void ingest(const ReceivedMessage& message, Ingestor& ingestor);
+  void store_batch(const UnstoredMessages& batch, Ingestor& ingestor,
+                   storage::ReadingWriter& writer, const StorageRetry& retry, bool closing,
+                   Clock::time_point& last_status);
+  void ingest(const ReceivedMessage& message, Ingestor& ingestor, bool again = false);
+  void clear_storage_error();
   CollectorStatus status_snapshot(const Ingestor& ingestor);
 
   CollectorConfig config_;
@@ -166,10 +172,13 @@ CollectorStatus LiveCollector::Impl::live_status() {
   return s;
 }
 
-void LiveCollector::Impl::ingest(const ReceivedMessage& message, Ingestor& ingestor) {
+// `again`: a retry of a message whose batch failed to store; its log lines
+// and device topics went out the first time.
+void LiveCollector::Impl::ingest(const ReceivedMessage& message, Ingestor& ingestor, bool again) {
   ParseError error;
   const Message* parsed =
       ingestor.ingest_payload(message.topic, message.payload, message.receive_ms, error);
+  if (again) return;
   if (!parsed) {
     log_warn("ingest", "rejected a message on " + message.topic.substr(0, 200) + " (" +
                            error.reason + "): " + error.detail.substr(0, 200));
@@ -199,45 +208,78 @@ void LiveCollector::Impl::ingest(const ReceivedMessage& message, Ingestor& inges
 }
 
 void LiveCollector::Impl::write_loop() {
-  storage::ReadingWriter writer(db_);
+  // One transaction per batch, so that a batch that fails is retried whole.
+  storage::ReadingWriter writer(db_, {.batch_size = std::numeric_limits<int>::max()});
   Ingestor ingestor(writer);
-  std::vector<ReceivedMessage> batch;
+  // Storage is local and cheap to try: retry soon, at least every 10 s.
+  StorageRetry retry(config_.db_path, std::min(config_.backoff_base_ms, 1000),
+                     std::min(config_.backoff_max_ms, 10000));
+  UnstoredMessages unstored(queue_.max_messages(), queue_.max_bytes());
+  std::vector<ReceivedMessage> fresh;
   auto last_status = Clock::now() - std::chrono::hours(1);
   std::uint64_t dropped_logged = 0;
   for (;;) {
-    const bool open = queue_.pop_all(batch, std::chrono::milliseconds(1000));
+    const bool open = queue_.pop_all(fresh, retry.wait());
     if (const std::uint64_t dropped = queue_.dropped(); dropped > dropped_logged) {
       log_warn("store", std::to_string(dropped - dropped_logged) +
                             " message(s) dropped: the queue was full (the database is too slow)");
       dropped_logged = dropped;
     }
+    retry.count_dropped(unstored.keep(fresh));
+    if (open && !retry.due()) continue;
     if (unit_known_) ingestor.parser().set_unit(unit_.load());
+    const IngestStats before = ingestor.stats();
     try {
-      for (const ReceivedMessage& message : batch) ingest(message, ingestor);
-      bool dirty;
-      {
-        std::lock_guard lock(status_.mutex);
-        dirty = status_.dirty;
+      store_batch(unstored, ingestor, writer, retry, !open, last_status);
+      if (const std::string line = retry.succeeded(unstored.messages().size()); !line.empty()) {
+        log_info("store", line);
+        clear_storage_error();
       }
-      const auto since = Clock::now() - last_status;
-      const bool status_due = dirty || !open || since >= std::chrono::seconds(5) ||
-                              (!batch.empty() && since >= std::chrono::seconds(1));
-      if (status_due) {
-        writer.write(status_snapshot(ingestor));
-        last_status = Clock::now();
-      }
-      if (status_due || !batch.empty()) writer.commit();
-      if (!batch.empty() && log_enabled(LogLevel::Debug))
-        log_debug("store", "committed " + std::to_string(batch.size()) + " message(s)");
+      unstored.clear();
     } catch (const storage::StorageError& e) {
       writer.rollback();
-      const std::string why = "storage: " + std::string(e.what()) + " (" +
-                              std::to_string(batch.size()) + " message(s) of this batch lost)";
-      set_error(why);
-      log_error("store", why);
+      unstored.mark_seen();
+      const std::string line =
+          retry.failed(e, unstored.messages().size(), ingestor.stats(), before);
+      set_error(retry.last_error());
+      if (!line.empty()) log_error("store", line);
+      if (!open && !unstored.messages().empty())
+        log_error("store", "storage: " + std::to_string(unstored.messages().size()) +
+                               " message(s) could not be stored before the stop and are lost");
     }
     if (!open) break;
   }
+}
+
+void LiveCollector::Impl::store_batch(const UnstoredMessages& batch, Ingestor& ingestor,
+                                      storage::ReadingWriter& writer, const StorageRetry& retry,
+                                      bool closing, Clock::time_point& last_status) {
+  const auto& messages = batch.messages();
+  for (std::size_t i = 0; i < messages.size(); ++i) ingest(messages[i], ingestor, batch.seen(i));
+  bool dirty;
+  {
+    std::lock_guard lock(status_.mutex);
+    dirty = status_.dirty;
+  }
+  const auto since = Clock::now() - last_status;
+  const bool status_due = dirty || closing || since >= std::chrono::seconds(5) ||
+                          (!messages.empty() && since >= std::chrono::seconds(1));
+  if (status_due) {
+    CollectorStatus status = status_snapshot(ingestor);
+    retry.add_counters(status, ingestor.stats());
+    writer.write(status);
+  }
+  if (status_due || !messages.empty()) writer.commit();
+  if (status_due) last_status = Clock::now();
+  if (!messages.empty() && log_enabled(LogLevel::Debug))
+    log_debug("store", "committed " + std::to_string(messages.size()) + " message(s)");
+}
+
+// The storage failure is over: it is no longer the collector's last error.
+void LiveCollector::Impl::clear_storage_error() {
+  std::lock_guard lock(status_.mutex);
+  if (status_.last_error.rfind("storage: ", 0) == 0) status_.last_error.clear();
+  status_.dirty = true;
 }
 
 LiveCollector::LiveCollector(const CollectorConfig& config)

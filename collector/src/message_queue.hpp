@@ -56,6 +56,9 @@ class MessageQueue {
     ready_.notify_all();
   }
 
+  std::size_t max_messages() const { return max_messages_; }
+  std::size_t max_bytes() const { return max_bytes_; }
+
   std::uint64_t dropped() const {
     std::lock_guard lock(mutex_);
     return dropped_;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "thermomaven/collector/log.hpp"
 #include "thermomaven/collector/signing.hpp"
 
 namespace thermomaven::collector {
@@ -38,11 +40,31 @@ bool is_hex32(const std::string& text) {
 
 }  // namespace
 
+// The directory holds the session token: it must be ours and private. One
+// owned by another user is refused (someone else could read or swap our
+// secrets); one of ours with a looser mode is tightened to 0700, with a
+// warning, since only its mode is wrong.
 StateDir::StateDir(std::string path) : path_(std::move(path)) {
   std::error_code ec;
   std::filesystem::create_directories(path_, ec);
   if (ec) throw std::runtime_error("cannot create state directory " + path_ + ": " + ec.message());
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) fail("cannot read state directory " + path_);
+  if (!S_ISDIR(st.st_mode))
+    throw std::runtime_error("state directory " + path_ + " is not a directory");
+  if (st.st_uid != ::geteuid())
+    throw std::runtime_error("state directory " + path_ + " is owned by uid " +
+                             std::to_string(st.st_uid) + ", not by this user (uid " +
+                             std::to_string(::geteuid()) +
+                             "); refusing to keep the session in it: chown it or use another "
+                             "--state-dir");
+  const mode_t mode = st.st_mode & 07777;
+  if (mode == 0700) return;
   if (::chmod(path_.c_str(), 0700) != 0) fail("cannot make state directory " + path_ + " private");
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
+  log_warn("state", "state directory " + path_ + " had mode " + text +
+                        "; made it 0700 (it holds the session token)");
 }
 
 void StateDir::write_private_file(const std::string& name, const std::string& content) {

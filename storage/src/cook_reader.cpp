@@ -69,7 +69,8 @@ auto reading(SQLite::Database& db, const char* what, F&& body) {
     SQLite::Transaction snapshot(db);  // one consistent view; rolled back, never written
     return body();
   } catch (const SQLite::Exception& e) {
-    throw StorageError(std::string(what) + ": " + e.what());
+    throw StorageError("database " + db.getFilename() + ": " + what + ": " + e.what(),
+                       StorageError::kind_of_sqlite_code(e.getExtendedErrorCode()));
   }
 }
 

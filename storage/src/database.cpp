@@ -1,8 +1,15 @@
 #include "thermomaven/storage/database.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 
 #include "migrations.hpp"
 
@@ -42,7 +49,69 @@ void apply_pending_migrations(SQLite::Database& db, int current) {
   tx.commit();
 }
 
+// SQLite says only "unable to open database file" or "attempt to write a
+// readonly database": name the cause an operator can fix.
+std::string why_not_writable(const std::string& path) {
+  const std::filesystem::path file(path);
+  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : ".";
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY))
+    return " (" + dir.string() + " is on a read-only file system)";
+  for (const std::string& p : {path, dir.string()})
+    if (::access(p.c_str(), F_OK) == 0 && ::access(p.c_str(), W_OK) != 0)
+      return " (" + p + ": " + std::strerror(errno) + ")";
+  return "";
+}
+
+void check_pages(SQLite::Database& db, const std::string& path) {
+  std::string verdict = db.execAndGet("PRAGMA quick_check(1)").getString();
+  std::replace(verdict.begin(), verdict.end(), '\n', ' ');  // one line
+  if (verdict != "ok")
+    throw StorageError("database " + path + " is damaged (" + verdict +
+                           "); refusing to write to it: restore it from a backup or move it aside",
+                       StorageError::Kind::Corrupt);
+}
+
 }  // namespace
+
+StorageError::Kind StorageError::kind_of_sqlite_code(int code) {
+  switch (code & 0xff) {
+    case SQLITE_FULL:
+      return Kind::DiskFull;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Kind::Locked;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+      return Kind::ReadOnly;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Kind::Corrupt;
+    case SQLITE_IOERR:
+      return Kind::Io;
+    default:
+      return Kind::Other;
+  }
+}
+
+const char* StorageError::kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::DiskFull:
+      return "disk_full";
+    case Kind::Locked:
+      return "locked";
+    case Kind::ReadOnly:
+      return "read_only";
+    case Kind::Corrupt:
+      return "corrupt";
+    case Kind::Io:
+      return "io_error";
+    case Kind::Other:
+      break;
+  }
+  return "other";
+}
 
 int Database::latest_schema_version() {
   return migrations().empty() ? 0 : migrations().back().version;
@@ -56,8 +125,13 @@ Database::Database(const std::string& path, OpenMode mode) : path_(path) {
                                                 : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   try {
     db_ = std::make_unique<SQLite::Database>(path, flags, /*busy timeout ms*/ 5000);
-    // Check the version before anything that could write to the file, so a
-    // database from a newer logger (or not a database at all) is left as is.
+    // Check the file before anything that could write to it, so a database
+    // from a newer logger, a damaged one or not a database at all is left as
+    // is. Reading the schema catches a truncated or garbage header; a writer
+    // also checks every page (O(size), once per start), since its first
+    // commit would otherwise build on damage.
+    db_->execAndGet("SELECT count(*) FROM sqlite_master");
+    if (mode == OpenMode::ReadWrite) check_pages(*db_, path);
     const int version = read_user_version(*db_);
     if (version > latest_schema_version()) {
       throw StorageError("database " + path + " has schema version " + std::to_string(version) +
@@ -81,7 +155,10 @@ Database::Database(const std::string& path, OpenMode mode) : path_(path) {
     db_->exec("PRAGMA foreign_keys = ON");
     if (version < latest_schema_version()) apply_pending_migrations(*db_, version);
   } catch (const SQLite::Exception& e) {
-    throw StorageError("database " + path + ": " + e.what());
+    const auto kind = StorageError::kind_of_sqlite_code(e.getExtendedErrorCode());
+    throw StorageError("database " + path + ": " + e.what() +
+                           (kind == StorageError::Kind::ReadOnly ? why_not_writable(path) : ""),
+                       kind);
   }
 }
 

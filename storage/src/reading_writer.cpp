@@ -172,7 +172,8 @@ class ReadingWriter::Impl {
       pending_ = 0;
     } catch (const SQLite::Exception& e) {
       rollback();
-      throw StorageError(std::string("could not commit readings: ") + e.what());
+      throw StorageError(std::string("could not commit readings: ") + e.what(),
+                         StorageError::kind_of_sqlite_code(e.getExtendedErrorCode()));
     }
     // Bounded caches: whatever a stream sends, memory stays flat.
     if (cooks_.size() > 4096 || devices_.size() > 4096) forget_cached_rows();
@@ -516,7 +517,8 @@ WriteOutcome ReadingWriter::write(const StatusReport& report) {
     return impl_->write(report);
   } catch (const SQLite::Exception& e) {
     impl_->rollback();
-    throw StorageError(std::string("could not store report: ") + e.what());
+    throw StorageError(std::string("could not store report: ") + e.what(),
+                       StorageError::kind_of_sqlite_code(e.getExtendedErrorCode()));
   } catch (const StorageError&) {
     impl_->rollback();
     throw;
@@ -528,7 +530,8 @@ void ReadingWriter::write(const DeviceInfo& device) {
     impl_->write(device);
   } catch (const SQLite::Exception& e) {
     impl_->rollback();
-    throw StorageError(std::string("could not store device: ") + e.what());
+    throw StorageError(std::string("could not store device: ") + e.what(),
+                       StorageError::kind_of_sqlite_code(e.getExtendedErrorCode()));
   }
 }
 
@@ -537,7 +540,8 @@ void ReadingWriter::write(const CollectorStatus& status) {
     impl_->write(status);
   } catch (const SQLite::Exception& e) {
     impl_->rollback();
-    throw StorageError(std::string("could not store collector status: ") + e.what());
+    throw StorageError(std::string("could not store collector status: ") + e.what(),
+                       StorageError::kind_of_sqlite_code(e.getExtendedErrorCode()));
   }
 }
 

@@ -14,7 +14,22 @@ namespace thermomaven::storage {
 // Every storage failure, carrying SQLite's own message and what we were doing.
 class StorageError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  // What kind of failure, for callers that wait and retry some of them.
+  enum class Kind {
+    Other,
+    DiskFull,  // no space left (SQLITE_FULL): may pass when space returns
+    Locked,    // another writer held the database past the busy timeout
+    ReadOnly,  // the file or its file system cannot be written
+    Corrupt,   // not a database, or a damaged one
+    Io,        // an I/O error of the file system
+  };
+  explicit StorageError(const std::string& what, Kind kind = Kind::Other)
+      : std::runtime_error(what), kind(kind) {}
+  // The kind of SQLite's (primary or extended) result code.
+  static Kind kind_of_sqlite_code(int code);
+  // "disk_full", "locked", ...: for counters and log lines.
+  static const char* kind_name(Kind kind);
+  Kind kind;
 };
 
 enum class OpenMode {
