@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -19,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_args.hpp"
@@ -144,6 +148,42 @@ class TemporaryDir {
 
  private:
   std::string path_;
+};
+
+// SIGINT and SIGTERM are blocked in every thread (curl's and Paho's inherit
+// the mask) and taken by one thread, which removes the temporary state
+// directory before the process ends: it holds a session token.
+class RemoveOnInterrupt {
+ public:
+  explicit RemoveOnInterrupt(std::string path) : path_(std::move(path)) {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    thread_ = std::thread([this] {
+      int signal = 0;
+      while (sigwait(&signals_, &signal) != 0) {
+      }
+      if (done_) return;
+      std::error_code ignored;
+      std::filesystem::remove_all(path_, ignored);
+      std::fprintf(stderr, "thermomaven doctor: interrupted\n");
+      std::_Exit(128 + signal);
+    });
+  }
+  ~RemoveOnInterrupt() {
+    done_ = true;
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+  RemoveOnInterrupt(const RemoveOnInterrupt&) = delete;
+  RemoveOnInterrupt& operator=(const RemoveOnInterrupt&) = delete;
+
+ private:
+  std::string path_;
+  sigset_t signals_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
 };
 
 // A plain TCP connect, so that a blocked port is told apart from a broker
@@ -556,6 +596,7 @@ void Doctor::follow(cl::Cloud& cloud) {
 int Doctor::run() {
   tc::http_global_init();
   TemporaryDir state;
+  RemoveOnInterrupt cleanup(state.path());  // before any thread starts
   cl::Cloud cloud(account_for(config_, state.path()));
   if (!login(cloud) || !certificate(cloud)) return report_.exit_code();
   try {

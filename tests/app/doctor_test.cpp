@@ -263,3 +263,33 @@ TEST_CASE("doctor refuses a bad --wait and a password flag", "[doctor]") {
   CHECK(live_test::run({TM_BINARY, "doctor", "--password", "x"}, output) == 2);
   CHECK_THAT(output, Catch::Contains("there is no --password flag"));
 }
+
+TEST_CASE("doctor takes its configuration like collect: a --config file, overridden by flags",
+          "[doctor]") {
+  Sim& sim = shared_sim();
+  tm_test::TempDir dir;
+  std::string config;
+  for (const auto& [name, value] : sim_env(sim.info())) config += name + "=" + value + "\n";
+  const std::string config_file = private_file(dir, "thermomaven.conf", config);
+  std::string output;
+  CHECK(live_test::run({TM_BINARY, "doctor", "--wait", "4", "--config", config_file}, output) == 0);
+  CHECK_THAT(output, Catch::Contains("ok   status report:"));
+  CHECK(
+      live_test::run({TM_BINARY, "doctor", "--config", config_file, "--email", "flag@example.com"},
+                     output) == 1);
+  CHECK_THAT(output, Catch::Contains("FAIL login: unknown account flag@example.com"));
+}
+
+TEST_CASE("doctor interrupted: exit 128+SIGINT, its temporary state (a session token) removed",
+          "[doctor]") {
+  Sim& sim = shared_sim();
+  Fault fault(sim, "devices_offline");  // doctor waits for a report that never comes
+  tm_test::TempDir dir, tmp;
+  auto env = sim_env(sim.info());
+  env["TMPDIR"] = tmp.path().string();
+  Collector doctor_process(dir.path().string(), env, {"--wait", "60"}, "doctor");
+  REQUIRE(doctor_process.wait_log("ok   device topics subscribed", 20));
+  CHECK(!fs::is_empty(tmp.path()));  // the state directory, while it runs
+  CHECK(doctor_process.process().signal_and_wait(SIGINT) == 128 + SIGINT);
+  CHECK(fs::is_empty(tmp.path()));
+}
