@@ -10,6 +10,7 @@ int collect_command(int argc, char** argv);
 int run_command(int argc, char** argv);
 int serve_command(int argc, char** argv);
 int doctor_command(int argc, char** argv);
+int command_command(int argc, char** argv);
 int hash_password_command(int argc, char** argv);
 
 }  // namespace thermomaven::app

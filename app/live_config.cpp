@@ -54,4 +54,17 @@ std::set<std::string> valued_flags(std::set<std::string> extra) {
   return extra;
 }
 
+client::Account account_of(const tc::CollectorConfig& config) {
+  client::Account account;
+  account.email = config.email;
+  account.password = config.password;
+  account.region = config.region;
+  account.api_url = config.api_url;
+  account.broker = config.mqtt.host + ":" + std::to_string(config.mqtt.port);
+  account.ca_file = config.ca_file;
+  account.state_dir = config.state_dir;
+  account.app_key = config.app_key;
+  return account;
+}
+
 }  // namespace thermomaven::app

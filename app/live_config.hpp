@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli_args.hpp"
+#include "thermomaven/client.hpp"
 #include "thermomaven/collector/config.hpp"
 
 namespace thermomaven::app {
@@ -17,5 +18,7 @@ void refuse_password_flag(int argc, char** argv);
 std::set<std::string> valued_flags(std::set<std::string> extra);
 // Throws UsageError with a one-line reason when the result is unusable.
 collector::CollectorConfig load_config(const CliArgs& args);
+// The client library's account for that configuration.
+client::Account account_of(const collector::CollectorConfig& config);
 
 }  // namespace thermomaven::app

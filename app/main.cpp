@@ -30,6 +30,11 @@ constexpr Subcommand kSubcommands[] = {
     {"doctor", thermomaven::app::doctor_command,
      "[collect's options] [--wait SECONDS]   check every step of the live path, say what\n"
      "           fails and how to fix it; exit 0 only when all passed"},
+    {"command", thermomaven::app::command_command,
+     "[collect's options] --device ID|NAME [--probe N] [--timeout S] ACTION\n"
+     "           ACTION: set-target TEMP[C|F] | stop | finish (with --probe), volume high|medium|quiet;\n"
+     "           waits for the device's receipt; exit 0 done, 1 refused, 3 no receipt,\n"
+     "           4 acknowledged but the cook did not end. --list [--db FILE]: the audit trail"},
     {"serve", thermomaven::app::serve_command,
      "--db FILE [--listen HOST:PORT] [--stale-after SECONDS] [--web.config.file FILE]\n"
      "           metrics, cooks and CSV over HTTP(S); FILE: TLS and basic auth"},
