@@ -1,5 +1,6 @@
 #include "broker.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -48,7 +49,11 @@ int pick_free_port() {
 Broker::Broker(BrokerFiles files, int port, SubscribeHandler on_subscribe)
     : files_(std::move(files)), port_(port), on_subscribe_(std::move(on_subscribe)) {}
 
-Broker::~Broker() { stop(); }
+Broker::~Broker() {
+  stop();
+  std::lock_guard lock(mutex_);
+  end_blackhole_locked();
+}
 
 void Broker::write_config(const std::string& cert_file, const std::string& key_file) {
   // Mosquitto started as root switches to the "mosquitto" user, which could
@@ -90,6 +95,7 @@ void Broker::start(const std::string& cert_file, const std::string& key_file) {
   std::lock_guard serial(lifecycle_);
   std::unique_lock lock(mutex_);
   if (pid_ > 0) return;
+  end_blackhole_locked();
   join_reader(lock);
   write_config(cert_file, key_file);
   int fds[2];
@@ -148,6 +154,38 @@ void Broker::stop() {
     reap_locked(lock);
   }
   join_reader(lock);
+}
+
+void Broker::blackhole() {
+  stop();
+  std::lock_guard serial(lifecycle_);
+  std::lock_guard lock(mutex_);
+  if (blackhole_fd_ >= 0) return;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port_));
+  // Backlog 1: the first connects complete in the kernel and then hear
+  // nothing; later SYNs are dropped (a connect timeout, no RST).
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, 1) != 0) {
+    const int saved = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot hold broker port " + std::to_string(port_) + ": " +
+                             std::strerror(saved));
+  }
+  blackhole_fd_ = fd;
+  log_info("broker: port " + std::to_string(port_) + " is a black hole (listens, never answers)");
+}
+
+void Broker::end_blackhole_locked() {
+  if (blackhole_fd_ < 0) return;
+  ::close(blackhole_fd_);
+  blackhole_fd_ = -1;
+  log_info("broker: black hole on port " + std::to_string(port_) + " closed");
 }
 
 void Broker::reap_locked(std::unique_lock<std::mutex>& lock) {

@@ -48,6 +48,11 @@ class Broker {
   void set_client_id_prefix(const std::string& prefix);
   // Stops it (SIGTERM, then SIGKILL after 5 s) and reaps it. Idempotent.
   void stop();
+  // Stops Mosquitto and holds its port with a socket that listens but never
+  // accepts: connects sit in the kernel's queue (or, once it is full, get no
+  // SYN-ACK), so clients see a network that swallows packets, not a refusal.
+  // start() ends it.
+  void blackhole();
   bool running();
   int port() const { return port_; }
 
@@ -56,6 +61,7 @@ class Broker {
   void write_config(const std::string& cert_file, const std::string& key_file);
   void reap_locked(std::unique_lock<std::mutex>& lock);
   void join_reader(std::unique_lock<std::mutex>& lock);
+  void end_blackhole_locked();
 
   BrokerFiles files_;
   int port_;
@@ -65,6 +71,7 @@ class Broker {
   std::mutex mutex_;      // guards everything below
   std::condition_variable changed_;
   pid_t pid_ = -1;
+  int blackhole_fd_ = -1;
   std::string client_id_prefix_;
   std::thread reader_;
   bool listening_ = false;

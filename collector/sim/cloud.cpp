@@ -616,7 +616,7 @@ Cloud::Reply Cloud::handle_control(mg_connection* conn, const std::string& path,
 }
 
 Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {
-  bool changed_broker = false, changed_acl = false;
+  bool changed_broker = false, changed_acl = false, changed_blackhole = false;
   {
     std::lock_guard lock(mutex_);
     if (name == "bad_md5")
@@ -638,6 +638,9 @@ Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {
     else if (name == "refuse_clients") {
       changed_broker = faults_.refuse_clients != on;
       faults_.refuse_clients = on;
+    } else if (name == "blackhole_broker") {
+      changed_blackhole = faults_.blackhole_broker != on;
+      faults_.blackhole_broker = on;
     } else if (name == "refuse_subscriptions") {
       changed_acl = faults_.refuse_subscriptions != on;
       faults_.refuse_subscriptions = on;
@@ -657,6 +660,12 @@ Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {
     for (const DeviceSummary& d : fleet_.devices()) topic_commands(j, d.topic, !on);
     j.end_array().end_object();
     change_access(j.str());
+  }
+  if (changed_blackhole) {
+    if (on)
+      broker_.blackhole();
+    else
+      start_broker();
   }
   if (changed_broker && broker_.running()) {
     broker_.stop();  // restarted with the other certificate
@@ -692,6 +701,7 @@ Cloud::Reply Cloud::status() {
       .field("refuse_clients", faults_.refuse_clients)
       .field("devices_offline", faults_.devices_offline)
       .field("probes_docked", faults_.probes_docked)
+      .field("blackhole_broker", faults_.blackhole_broker)
       .end_object()
       .end_object();
   return {200, "application/json", j.str()};

@@ -72,6 +72,7 @@ class Cloud {
     bool drop_receipts = false;  // devices obey commands but send no receipt
     bool bad_p12_password = false, refuse_clients = false, devices_offline = false,
          probes_docked = false;
+    bool blackhole_broker = false;
   };
 
   static int on_request(mg_connection* conn, void* self);

@@ -262,6 +262,14 @@ TEST_CASE("an API answering HTML or 5xx is reported and retried") {
   sim.fault("api_5xx", false);
   REQUIRE(collector.wait_log(kDeviceSubscribed, 30));
   CHECK(collector.process().stop() == 0);
+  // One line for each failed attempt, each followed by a backoff, and the
+  // process never gave up.
+  const int failures =
+      collector.count_lines("something that is not JSON") + collector.count_lines("HTTP 503");
+  CHECK(failures >= 2);
+  CHECK(collector.count_lines("ERROR") == failures);
+  CHECK(collector.count_lines("trying again in") == failures);
+  CHECK(collector.count_lines("collector: stopped") == 1);
 }
 
 TEST_CASE("a new device is followed as soon as the device list names it") {
