@@ -358,20 +358,22 @@ bool Doctor::certificate(cl::Cloud& cloud) {
   try {
     certificate_ = cloud.certificate();
   } catch (const cl::CloudError& e) {
+    // certificate() is one call; the error's code says which step failed.
     const std::string what = e.what();
-    // certificate() is one call; its message says which part failed.
-    if (e.kind != cl::CloudError::Kind::Certificate && !contains(what, "keystore download")) {
+    const std::string& step = e.code;
+    if (step != "keystore_download" && step != "keystore_md5" && step != "keystore_unreadable" &&
+        step != "certificate_expired") {
       report_.fail("certificate granted", "the cloud did not grant one (" + what + ")",
                    "try again later");
       return false;
     }
     report_.ok("certificate granted", "the cloud granted a client certificate");
-    if (e.kind != cl::CloudError::Kind::Certificate) {
+    if (step == "keystore_download") {
       report_.fail("keystore downloaded", what, "try again; a proxy may block the download");
       return false;
     }
     report_.ok("keystore downloaded", "the PKCS#12 keystore");
-    if (contains(what, "MD5 mismatch")) {
+    if (step == "keystore_md5") {
       report_.fail("keystore MD5", "wrong (" + what + ")",
                    "the download was damaged or altered on the way (a proxy?); run doctor "
                    "again, the cloud hands out a new keystore each time");
@@ -379,7 +381,7 @@ bool Doctor::certificate(cl::Cloud& cloud) {
     }
     report_.ok("keystore MD5", "matches the cloud's p12Md5");
     report_.fail("keystore opened", "no (" + what + ")",
-                 contains(what, "expired")
+                 step == "certificate_expired"
                      ? "the certificate is out of date: check the system clock"
                      : "the password the cloud sent does not open it, or it is damaged; run "
                        "doctor again for a new one");
@@ -419,33 +421,41 @@ bool Doctor::connected(cl::Session& session) {
       return true;
     }
   }
-  const std::string error = session.stats().last_error;
-  if (contains(error, "CONNACK"))
-    report_.fail("connected and authorised", "the broker refused this client (" + error + ")",
-                 "the certificate is not allowed in: run doctor again (it applies for a new "
-                 "one); if it persists, the account's MQTT access is blocked: log in once "
-                 "with the ThermoMaven app");
-  else if (contains(error, "not trusted"))
-    report_.fail("connected and authorised",
-                 "the broker's TLS certificate is not trusted (" + error + ")",
-                 "wrong endpoint for the region, or a proxy that intercepts TLS; check "
-                 "THERMOMAVEN_MQTT_ENDPOINT and THERMOMAVEN_REGION (THERMOMAVEN_CA_FILE for a "
-                 "private broker)");
-  else if (contains(error, "timeout") || contains(error, "within"))
-    report_.fail("connected and authorised",
-                 "the broker takes the TCP connection but never answers (" + error + ")",
-                 "something on the way swallows the traffic on this port (a firewall or proxy)" +
-                     port_443_advice(config_.mqtt.host, config_.mqtt.port));
-  else if (contains(error, "TLS"))
-    report_.fail("connected and authorised",
-                 "the TLS handshake with the broker failed (" + error + ")",
-                 "the broker may have refused the client certificate; run doctor again");
-  else
-    report_.fail("connected and authorised",
-                 error.empty()
-                     ? "no connection within " + std::to_string(kSessionEndWait.count()) + " s"
-                     : error,
-                 "");
+  const cl::SessionStats stats = session.stats();
+  const std::string& error = stats.last_error;
+  const std::string step = "connected and authorised";
+  switch (stats.connect_failure) {
+    case cl::ConnectFailure::NotAuthorised:
+      report_.fail(step, "the broker refused this client (" + error + ")",
+                   "the certificate is not allowed in: run doctor again (it applies for a new "
+                   "one); if it persists, the account's MQTT access is blocked: log in once "
+                   "with the ThermoMaven app");
+      break;
+    case cl::ConnectFailure::BrokerNotTrusted:
+      report_.fail(step, "the broker's TLS certificate is not trusted (" + error + ")",
+                   "wrong endpoint for the region, or a proxy that intercepts TLS; check "
+                   "THERMOMAVEN_MQTT_ENDPOINT and THERMOMAVEN_REGION (THERMOMAVEN_CA_FILE for a "
+                   "private broker)");
+      break;
+    case cl::ConnectFailure::TlsRefused:
+      report_.fail(step, "the TLS handshake with the broker failed (" + error + ")",
+                   "the broker may have refused the client certificate; run doctor again");
+      break;
+    case cl::ConnectFailure::Unreachable:
+      // The TCP check passed: something takes the connection and says nothing.
+      report_.fail(step, "the broker takes the TCP connection but never answers (" + error + ")",
+                   "something on the way swallows the traffic on this port (a firewall or "
+                   "proxy)" +
+                       port_443_advice(config_.mqtt.host, config_.mqtt.port));
+      break;
+    case cl::ConnectFailure::None:
+      report_.fail(step,
+                   error.empty()
+                       ? "no connection within " + std::to_string(kSessionEndWait.count()) + " s"
+                       : error,
+                   "");
+      break;
+  }
   return false;
 }
 

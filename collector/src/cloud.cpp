@@ -177,15 +177,20 @@ Credentials Cloud::Impl::fetch_credentials() {
   try {
     api.ensure_session();
     credentials.grant = api.apply_for_certificate();
-    keystore = api.download(credentials.grant.p12_url);
   } catch (const tc::ApiError& e) {
     throw cloud_error(e);
+  }
+  try {
+    keystore = api.download(credentials.grant.p12_url);
+  } catch (const tc::ApiError& e) {
+    const CloudError error = cloud_error(e);
+    throw CloudError(error.kind, "keystore_download", error.what());
   }
   lock.unlock();
   const std::string actual_md5 = tc::md5_hex(keystore);
   const tc::CertificateGrant& grant = credentials.grant;
   if (!equal_ignoring_case(actual_md5, grant.p12_md5))
-    throw CloudError(CloudError::Kind::Certificate, "",
+    throw CloudError(CloudError::Kind::Certificate, "keystore_md5",
                      "keystore MD5 mismatch: the cloud announced " + grant.p12_md5.substr(0, 64) +
                          " but the download from " + tc::url_without_query(grant.p12_url) +
                          " has " + actual_md5 + "; not using it");
@@ -193,12 +198,13 @@ Credentials Cloud::Impl::fetch_credentials() {
     credentials.keys = tc::open_pkcs12(keystore, grant.p12_password);
   } catch (const tc::KeystoreError& e) {
     OPENSSL_cleanse(keystore.data(), keystore.size());
-    throw CloudError(CloudError::Kind::Certificate, "", std::string("keystore: ") + e.what());
+    throw CloudError(CloudError::Kind::Certificate, "keystore_unreadable",
+                     std::string("keystore: ") + e.what());
   }
   OPENSSL_cleanse(keystore.data(), keystore.size());
   OPENSSL_cleanse(credentials.grant.p12_password.data(), credentials.grant.p12_password.size());
   if (credentials.keys.not_after_s <= now_s())
-    throw CloudError(CloudError::Kind::Certificate, "",
+    throw CloudError(CloudError::Kind::Certificate, "certificate_expired",
                      "the cloud handed out a client certificate that expired at " +
                          iso_time(credentials.keys.not_after_s));
   credentials.renew_at_s = tc::renewal_time_s(credentials.keys);

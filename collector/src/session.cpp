@@ -393,7 +393,10 @@ Session::Impl::Outcome Session::Impl::connect_and_follow(tc::Backoff& backoff) {
     auto event = events.wait_until(deadline);
     if (stopping) return Outcome::Stopped;
     if (!event) {
-      count([](SessionStats& s) { ++s.connect_failures; });
+      count([](SessionStats& s) {
+        ++s.connect_failures;
+        s.connect_failure = ConnectFailure::Unreachable;
+      });
       throw MqttError("no answer from " + where + " within 30 s");
     }
     if (event->kind == EventKind::DeviceTopics) take_device_topics(*event);
@@ -402,21 +405,28 @@ Session::Impl::Outcome Session::Impl::connect_and_follow(tc::Backoff& backoff) {
     if (event->kind == EventKind::ConnectFailed || event->kind == EventKind::ConnectionLost) {
       std::string reason = event->reason.empty() ? "connection failed" : event->reason;
       const std::string& tls = event->tls_error;
+      ConnectFailure failure = ConnectFailure::Unreachable;
       if (tls.find("certificate verify failed") != std::string::npos) {
+        failure = ConnectFailure::BrokerNotTrusted;
         reason = "broker certificate not trusted (" + tls +
                  "); check THERMOMAVEN_CA_FILE / the broker's chain";
       } else if (!tls.empty()) {
+        failure = ConnectFailure::TlsRefused;
         reason += " (TLS: " + tls + ")";
         // An alert from the broker ("bad certificate", "certificate
         // required", "unknown ca", "certificate expired") may mean it refused
         // our certificate: apply for a fresh one before the next attempt.
         if (tls.find("alert") != std::string::npos) need_credentials = true;
       } else if (event->code == 4 || event->code == 5) {
+        failure = ConnectFailure::NotAuthorised;
         reason = "the broker refused the client (CONNACK " + std::to_string(event->code) +
                  ": not authorised)";
         need_credentials = true;
       }
-      count([](SessionStats& s) { ++s.connect_failures; });
+      count([&](SessionStats& s) {
+        ++s.connect_failures;
+        s.connect_failure = failure;
+      });
       throw MqttError("cannot connect to " + where + ": " + reason);
     }
   }
@@ -424,6 +434,7 @@ Session::Impl::Outcome Session::Impl::connect_and_follow(tc::Backoff& backoff) {
   count([&](SessionStats& s) {
     if (ever_connected) ++s.reconnects;
     s.last_error.clear();
+    s.connect_failure = ConnectFailure::None;
   });
   ever_connected = true;
   set_state(SessionState::Connected);

@@ -56,7 +56,10 @@ class CloudError : public std::runtime_error {
   CloudError(Kind kind, std::string code, const std::string& what)
       : std::runtime_error(what), kind(kind), code(std::move(code)) {}
   Kind kind;
-  std::string code;  // the cloud's code, empty when there was none
+  // The cloud's code, empty when there was none. A failed certificate step
+  // says which instead: "keystore_download", "keystore_md5",
+  // "keystore_unreadable" or "certificate_expired".
+  std::string code;
 };
 
 // The MQTT client certificate the cloud granted, opened. The private key
@@ -159,6 +162,15 @@ struct SessionOptions {
   bool reconnect = true;        // false: run() returns after the first failure (doctor)
 };
 
+// How the last connection attempt to the broker failed.
+enum class ConnectFailure {
+  None,              // it did not (or none was made yet)
+  Unreachable,       // no TCP connection, or no answer in time
+  BrokerNotTrusted,  // the broker's TLS certificate failed verification
+  TlsRefused,        // the TLS handshake failed otherwise (e.g. our certificate refused)
+  NotAuthorised,     // CONNACK 4 or 5: the broker refused the client
+};
+
 struct SessionStats {
   bool connected = false;
   std::int64_t reconnects = 0, logins = 0, cert_applies = 0, connect_failures = 0,
@@ -166,6 +178,7 @@ struct SessionStats {
   std::optional<std::int64_t> cert_expiry_s;
   std::vector<std::string> subscribed;  // topics granted on this connection
   std::string last_error;
+  ConnectFailure connect_failure = ConnectFailure::None;
 };
 
 // One MQTT session over mutual TLS: applies for the certificate, connects,
