@@ -115,22 +115,6 @@ class Report {
   int failures_ = 0;
 };
 
-// The cloud's account for this configuration, with a state directory of
-// its own so that doctor always logs in afresh: a stored token would hide a
-// wrong password.
-cl::Account account_for(const tc::CollectorConfig& config, const std::string& state_dir) {
-  cl::Account account;
-  account.email = config.email;
-  account.password = config.password;
-  account.region = config.region;
-  account.api_url = config.api_url;
-  account.broker = config.mqtt.host + ":" + std::to_string(config.mqtt.port);
-  account.ca_file = config.ca_file;
-  account.state_dir = state_dir;
-  account.app_key = config.app_key;
-  return account;
-}
-
 class TemporaryDir {
  public:
   TemporaryDir() {
@@ -607,7 +591,11 @@ int Doctor::run() {
   tc::http_global_init();
   TemporaryDir state;
   RemoveOnInterrupt cleanup(state.path());  // before any thread starts
-  cl::Cloud cloud(account_for(config_, state.path()));
+  // A state directory of its own: doctor always logs in afresh, since a
+  // stored token would hide a wrong password.
+  cl::Account account = account_of(config_);
+  account.state_dir = state.path();
+  cl::Cloud cloud(account);
   if (!login(cloud) || !certificate(cloud)) return report_.exit_code();
   try {
     rest_devices_ = cloud.devices();
