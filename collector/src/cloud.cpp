@@ -186,6 +186,8 @@ Credentials Cloud::Impl::fetch_credentials() {
     const CloudError error = cloud_error(e);
     throw CloudError(error.kind, "keystore_download", error.what());
   }
+  credentials.unit = api.session().unit;
+  credentials.logins = api.logins();
   lock.unlock();
   const std::string actual_md5 = tc::md5_hex(keystore);
   const tc::CertificateGrant& grant = credentials.grant;
@@ -251,8 +253,15 @@ Cloud::~Cloud() = default;
 
 void Cloud::login() { impl_->login(); }
 const std::string& Cloud::user_id() const { return impl_->api.session().user_id; }
-TemperatureUnit Cloud::unit() const { return impl_->api.session().unit; }
-int Cloud::logins() const { return impl_->api.logins(); }
+// Locked: a session's thread may be logging in meanwhile.
+TemperatureUnit Cloud::unit() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->api.session().unit;
+}
+int Cloud::logins() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->api.logins();
+}
 const Account& Cloud::account() const { return impl_->account; }
 
 CertificateInfo Cloud::certificate() {

@@ -21,6 +21,10 @@ struct Credentials {
   collector::CertificateGrant grant;
   collector::ClientCredentials keys;
   std::int64_t renew_at_s = 0;
+  // Read with the certificate, under the cloud's lock: the account's unit
+  // (for the parser) and how many logins the cloud has made so far.
+  TemperatureUnit unit = TemperatureUnit::Fahrenheit;
+  int logins = 0;
 };
 
 struct Cloud::Impl {

@@ -357,7 +357,7 @@ void Session::Impl::fetch_credentials() {
   for (const std::string& topic : fresh.grant.sub_topics)
     if (is_plain_topic(topic)) wanted_topics.insert(topic);
   count([&](SessionStats& s) {
-    s.logins = cloud.api.logins();
+    s.logins = fresh.logins;
     ++s.cert_applies;
     s.cert_expiry_s = fresh.keys.not_after_s;
   });
@@ -379,7 +379,7 @@ void Session::Impl::subscribe_missing(Connection& connection) {
 Session::Impl::Outcome Session::Impl::connect_and_follow(tc::Backoff& backoff) {
   const std::string where = cloud.broker.host + ":" + std::to_string(cloud.broker.port);
   // No connection exists now, so no MQTT thread is parsing.
-  parser.set_unit(cloud.api.session().unit);
+  parser.set_unit(credentials->unit);
   Connection connection(*this, ++generation, *credentials);
   subscribed.clear();
   pending.clear();
