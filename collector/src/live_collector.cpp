@@ -74,6 +74,9 @@ class LiveCollector::Impl {
                    storage::ReadingWriter& writer, const StorageRetry& retry, bool closing,
                    Clock::time_point& last_status);
   void ingest(const ReceivedMessage& message, Ingestor& ingestor, bool again = false);
+  void after_storage_error(const storage::StorageError& e, UnstoredMessages& unstored,
+                           StorageRetry& retry, const IngestStats& after, const IngestStats& before,
+                           bool closing);
   void clear_storage_error();
   CollectorStatus status_snapshot(const Ingestor& ingestor);
 
@@ -238,14 +241,7 @@ void LiveCollector::Impl::write_loop() {
       unstored.clear();
     } catch (const storage::StorageError& e) {
       writer.rollback();
-      unstored.mark_seen();
-      const std::string line =
-          retry.failed(e, unstored.messages().size(), ingestor.stats(), before);
-      set_error(retry.last_error());
-      if (!line.empty()) log_error("store", line);
-      if (!open && !unstored.messages().empty())
-        log_error("store", "storage: " + std::to_string(unstored.messages().size()) +
-                               " message(s) could not be stored before the stop and are lost");
+      after_storage_error(e, unstored, retry, ingestor.stats(), before, !open);
     }
     if (!open) break;
   }
@@ -273,6 +269,31 @@ void LiveCollector::Impl::store_batch(const UnstoredMessages& batch, Ingestor& i
   if (status_due) last_status = Clock::now();
   if (!messages.empty() && log_enabled(LogLevel::Debug))
     log_debug("store", "committed " + std::to_string(messages.size()) + " message(s)");
+}
+
+// A failure that passes keeps the batch for a retry; any other loses it, and
+// so does the stop.
+void LiveCollector::Impl::after_storage_error(const storage::StorageError& e,
+                                              UnstoredMessages& unstored, StorageRetry& retry,
+                                              const IngestStats& after, const IngestStats& before,
+                                              bool closing) {
+  const std::size_t count = unstored.messages().size();
+  if (!StorageRetry::worth_retrying(e.kind)) {
+    const std::string line = retry.give_up(e, count, after, before);
+    set_error(line);
+    log_error("store", line);
+    unstored.clear();
+    return;
+  }
+  unstored.mark_seen();
+  const std::string line = retry.failed(e, count, after, before);
+  set_error(retry.last_error());
+  if (!line.empty()) log_error("store", line);
+  if (closing && count > 0) {
+    retry.count_dropped(count);
+    log_error("store", "storage: " + std::to_string(count) +
+                           " message(s) could not be stored before the stop and are lost");
+  }
 }
 
 // The storage failure is over: it is no longer the collector's last error.

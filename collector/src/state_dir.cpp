@@ -46,7 +46,7 @@ bool is_hex32(const std::string& text) {
 // warning, since only its mode is wrong.
 StateDir::StateDir(std::string path) : path_(std::move(path)) {
   std::error_code ec;
-  std::filesystem::create_directories(path_, ec);
+  const bool created = std::filesystem::create_directories(path_, ec);
   if (ec) throw std::runtime_error("cannot create state directory " + path_ + ": " + ec.message());
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) fail("cannot read state directory " + path_);
@@ -61,6 +61,7 @@ StateDir::StateDir(std::string path) : path_(std::move(path)) {
   const mode_t mode = st.st_mode & 07777;
   if (mode == 0700) return;
   if (::chmod(path_.c_str(), 0700) != 0) fail("cannot make state directory " + path_ + " private");
+  if (created) return;  // new, with the umask's mode: nothing was ever in it
   char text[8];
   std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
   log_warn("state", "state directory " + path_ + " had mode " + text +

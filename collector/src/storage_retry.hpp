@@ -79,6 +79,25 @@ class StorageRetry {
 
   void count_dropped(std::size_t messages) { dropped_ += messages; }
 
+  // Failures that pass (space freed, lock released, a file system remounted)
+  // are waited out. Any other (a constraint, a damaged page) could come from
+  // the batch itself: retrying it would block every message behind it.
+  static bool worth_retrying(Kind kind) {
+    return kind == Kind::DiskFull || kind == Kind::Locked || kind == Kind::ReadOnly ||
+           kind == Kind::Io;
+  }
+
+  // After a failed write not worth retrying: its `lost` messages are dropped
+  // and counted. Returns the line to log.
+  std::string give_up(const storage::StorageError& e, std::size_t lost, const IngestStats& after,
+                      const IngestStats& before) {
+    ++errors_[storage::StorageError::kind_name(e.kind)];
+    add_difference(after, before, counted_twice_);
+    dropped_ += lost;
+    return "storage: cannot write " + db_path_ + " (" + describe(e.kind) + "): " + e.what() + "; " +
+           std::to_string(lost) + " message(s) of this batch lost";
+  }
+
   // After a failed write of `kept` messages whose attempt counted `after` -
   // `before` in the ingest stats. Returns the line to log when an episode
   // starts (or its kind changes), else "".

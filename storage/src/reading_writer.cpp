@@ -190,6 +190,14 @@ class ReadingWriter::Impl {
     in_transaction_ = false;
     pending_ = 0;
     forget_cached_rows();
+    // A statement that threw mid-step is left un-reset, and would refuse
+    // every later bind (SQLITE_MISUSE): the writer must work again after a
+    // failure that passed (disk full, lock released).
+    for (SQLite::Statement* s :
+         {&insert_report_, &select_report_, &update_report_, &select_device_, &insert_device_,
+          &update_device_, &list_device_, &select_state_, &insert_state_, &select_cook_,
+          &insert_cook_, &update_cook_, &latest_cook_on_probe_})
+      s->tryReset();
   }
 
   int pending() const { return pending_; }

@@ -1,6 +1,7 @@
 #include "thermomaven/storage/reading_writer.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 
@@ -217,6 +218,38 @@ TEST_CASE_METHOD(Fixture, "Rolling back drops the uncommitted batch and nothing 
     CHECK(writer.write(report("dev", 2000, {cooking_probe(1, "kept", 410)})).readings_stored == 1);
     CHECK(cook("kept").readings == 2);
   }
+}
+
+TEST_CASE_METHOD(Fixture,
+                 "A write the database refuses throws StorageError with its kind, and the writer "
+                 "works again once the cause is gone") {
+  writer.write(report("dev", 1000, {cooking_probe(1, "c", 400)}));
+  writer.commit();
+  SQLite::Database other(dir.file("t.db"), SQLite::OPEN_READWRITE);
+  other.exec("CREATE TRIGGER refuse BEFORE INSERT ON reports BEGIN SELECT RAISE(ABORT, 'no'); END");
+  try {
+    writer.write(report("dev", 2000, {cooking_probe(1, "c", 410)}));
+    FAIL("the refused write did not throw");
+  } catch (const StorageError& e) {
+    CHECK(e.kind == StorageError::Kind::Other);
+    CHECK_THAT(e.what(), Catch::Contains("could not store report"));
+  }
+  other.exec("DROP TRIGGER refuse");
+  // Its statements were reset by the rollback: the same write goes through.
+  CHECK(writer.write(report("dev", 2000, {cooking_probe(1, "c", 410)})).readings_stored == 1);
+  CHECK(cook("c").readings == 2);
+}
+
+TEST_CASE("SQLite's result codes map to the kinds a writer waits out") {
+  using Kind = StorageError::Kind;
+  CHECK(StorageError::kind_of_sqlite_code(SQLITE_FULL) == Kind::DiskFull);
+  CHECK(StorageError::kind_of_sqlite_code(SQLITE_BUSY) == Kind::Locked);
+  CHECK(StorageError::kind_of_sqlite_code(SQLITE_IOERR_WRITE) == Kind::Io);
+  CHECK(StorageError::kind_of_sqlite_code(SQLITE_READONLY_DBMOVED) == Kind::ReadOnly);
+  CHECK(StorageError::kind_of_sqlite_code(SQLITE_NOTADB) == Kind::Corrupt);
+  CHECK(StorageError::kind_of_sqlite_code(SQLITE_CONSTRAINT_TRIGGER) == Kind::Other);
+  CHECK(std::string(StorageError::kind_name(Kind::DiskFull)) == "disk_full");
+  CHECK(std::string(StorageError::kind_name(Kind::Locked)) == "locked");
 }
 
 TEST_CASE_METHOD(Fixture, "The collector status is stored and read back") {

@@ -72,9 +72,10 @@ std::map<std::pair<std::string, std::string>, std::int64_t> counters_in(const st
 // The readings of every report the sim published after `from_ms` (through
 // `thermomaven import` of those lines) that `live_db` lacks.
 std::vector<ReadingKey> missing_readings(const TempDir& dir, const Sim& sim,
-                                         const std::string& live_db, std::int64_t from_ms) {
+                                         const std::string& live_db, std::int64_t from_ms,
+                                         int at_least = 20) {
   const int reports = filter_capture(sim.published_file(), dir.file("expected.jsonl"), from_ms);
-  REQUIRE(reports >= 20);
+  REQUIRE(reports >= at_least);
   fs::remove(dir.file("expected.db"));
   run_ok({TM_BINARY, "import", "--db", dir.file("expected.db"), dir.file("expected.jsonl")});
   const auto live = readings_in(live_db);
@@ -111,6 +112,15 @@ std::map<std::string, std::string> offline_env(const TempDir& dir) {
           {"THERMOMAVEN_PASSWORD_FILE", dir.file("password")},
           {"THERMOMAVEN_API_URL", "https://127.0.0.1:1"},
           {"THERMOMAVEN_MQTT_ENDPOINT", "127.0.0.1:1"}};
+}
+
+// How many readings `db` holds; 0 while the collector is still creating it.
+std::size_t readings_so_far(const std::string& db) {
+  try {
+    return readings_in(db).size();
+  } catch (const thermomaven::storage::StorageError&) {
+    return 0;
+  }
 }
 
 int lines_of(const std::string& text) {
@@ -181,6 +191,46 @@ TEST_CASE("the database locked by another writer past the busy timeout: retried,
   CHECK(counters.at({"storage_errors", "locked"}) >= 1);
   CHECK(counters.at({"dropped", "storage_error"}) == 0);
   CHECK(missing_readings(dir, sim, db, paused_at + 1).empty());
+}
+
+TEST_CASE(
+    "a batch the database refuses for a reason of its own is dropped and counted, not retried") {
+  TempDir dir;
+  Sim sim(dir.file("sim"));
+  const std::string db = dir.file("collector.db");
+  sim.control("devices/pause");
+  Collector collector(dir.path().string(), sim_env(sim.info()));
+  start_storing(collector, sim, db, 10);
+  // A refusal that retrying cannot cure (as a batch that always breaks a
+  // constraint would): it must not hold up the messages behind it.
+  {
+    SQLite::Database other(db, SQLite::OPEN_READWRITE, 5000);
+    other.exec(
+        "CREATE TRIGGER refuse BEFORE INSERT ON reports BEGIN SELECT RAISE(ABORT, 'refused'); "
+        "END");
+  }
+  REQUIRE(collector.wait_log("of this batch lost", 20));
+  {
+    SQLite::Database other(db, SQLite::OPEN_READWRITE, 5000);
+    other.exec("DROP TRIGGER refuse");
+  }
+  const std::int64_t dropped_at = now_ms();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto stored = readings_in(db).size();
+  REQUIRE(wait_until([&] { return readings_in(db).size() > stored + 5; }, 20));
+  sim.control("devices/pause");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(collector.process().stop() == 0);
+
+  INFO(collector.log());
+  CHECK(collector.count_lines("keeping ") == 0);  // not kept for a retry
+  CHECK(collector.count_lines("storage: cannot write " + db + " (error): could not store report") >=
+        1);
+  const auto counters = counters_in(db);
+  CHECK(counters.at({"storage_errors", "other"}) >= 1);
+  CHECK(counters.at({"dropped", "storage_error"}) >= 1);
+  CHECK(integrity_of(db) == "ok");
+  CHECK(missing_readings(dir, sim, db, dropped_at + 300, 3).empty());
 }
 
 TEST_CASE("a damaged database: collect, import, serve and cooks say so in one line and leave it") {
@@ -264,6 +314,15 @@ TEST_CASE("a state directory of ours with a loose mode is made 0700; another use
     REQUIRE(::stat(loose.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0700);
     CHECK(collector.process().stop() == 0);
+  }
+  {
+    Collector fresh(dir.path().string(), env, {"--state-dir", dir.file("new/state")});
+    REQUIRE(fresh.wait_log("collector: starting", 10));
+    CHECK(fresh.count_lines("state directory") == 0);  // created 0700, nothing to warn about
+    struct stat st {};
+    REQUIRE(::stat(dir.file("new/state").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+    CHECK(fresh.process().stop() == 0);
   }
   const std::string foreign = dir.file("foreign");
   fs::create_directory(foreign);
@@ -390,7 +449,7 @@ TEST_CASE("collect killed with SIGKILL mid-batch, 8 times: whole, every committe
     INFO("round " << round);
     Collector collector(dir.path().string(), sim_env(sim.info()));
     // Storing again, then killed somewhere in the stream of batches.
-    REQUIRE(wait_until([&] { return readings_in(db).size() > committed.size() + 20; }, 30));
+    REQUIRE(wait_until([&] { return readings_so_far(db) > committed.size() + 20; }, 30));
     std::this_thread::sleep_for(std::chrono::milliseconds(random() % 400));
     const auto before_kill = readings_in(db);
     CHECK(collector.process().signal_and_wait(SIGKILL) == 128 + SIGKILL);
