@@ -323,7 +323,6 @@ TEST_CASE("a flood of reports: memory bounded, drops counted, scrapes answered",
   Collector run(dir.path().string(), sim_env(sim.info()), {"--listen", "127.0.0.1:0"}, "run");
   const pid_t pid = run.process().pid();
   REQUIRE(run.wait_log(kDeviceSubscribed, 30));
-  REQUIRE(wait_until([&] { return run.count_lines(kDeviceSubscribed) >= 1; }, 30));
   const std::string base = exporter_url(run);
   REQUIRE(!base.empty());
   const std::int64_t flood_start = now_ms();
