@@ -231,6 +231,11 @@ TEST_CASE("serve refuses to start when the TLS key does not belong to the certif
         tm_test::thermomaven({"serve", "--db", db, "--web.config.file", dir / "absent.yml"});
     CHECK(missing.exit_code == 2);
     CHECK(missing.err.find(dir / "absent.yml") != std::string::npos);
+    // run (collector and exporter) reads it before it connects anywhere.
+    const auto run = tm_test::thermomaven({"run", "--web.config.file", dir / "absent.yml"});
+    CHECK(run.exit_code == 2);
+    CHECK(run.err.find(dir / "absent.yml" + ": cannot read the web configuration file") !=
+          std::string::npos);
   }
 }
 
