@@ -2,7 +2,7 @@
 // connect, and receive typed events from every device of the account, either
 // blocking or in the background; send commands and match their receipts.
 //
-//   thermomaven::client::Cloud cloud({.email = "me@example.com", .password = pw});
+//   thermomaven::client::Cloud cloud(thermomaven::client::account_from_environment());
 //   thermomaven::client::Session session(cloud);
 //   session.on_status_report([](const thermomaven::StatusReport& r) { ... });
 //   session.run();  // or session.start(); ... session.stop();
