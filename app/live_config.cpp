@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "thermomaven/collector/log.hpp"
+
 namespace thermomaven::app {
 namespace {
 
@@ -41,6 +43,8 @@ tc::CollectorConfig load_config(const CliArgs& args) {
     if (auto value = args.get(flag)) flags[name] = *value;
   tc::Settings file;
   if (auto path = args.get("--config")) file = tc::read_config_file(*path);
+  for (const std::string& name : tc::unknown_environment_names({"THERMOMAVEN_WEB_CONFIG_FILE"}))
+    tc::log_warn("config", name + " in the environment is not a thermomaven setting; ignored");
   try {
     return tc::resolve_config(flags, tc::environment_settings(), file);
   } catch (const tc::ConfigError& e) {

@@ -111,6 +111,23 @@ Settings environment_settings() {
   return settings;
 }
 
+std::vector<std::string> unknown_environment_names(
+    std::initializer_list<std::string_view> also_known) {
+  constexpr std::string_view kPrefix = "THERMOMAVEN_";
+  const auto& names = setting_names();
+  std::vector<std::string> unknown;
+  for (char** entry = environ; *entry; ++entry) {
+    const std::string_view text = *entry;
+    const std::string_view name = text.substr(0, text.find('='));
+    if (!name.starts_with(kPrefix)) continue;
+    const auto known = [&](auto n) { return name == n; };
+    if (std::none_of(names.begin(), names.end(), known) &&
+        std::none_of(also_known.begin(), also_known.end(), known))
+      unknown.emplace_back(name);
+  }
+  return unknown;
+}
+
 Endpoint parse_endpoint(const std::string& text, int default_port) {
   Endpoint endpoint;
   endpoint.port = default_port;

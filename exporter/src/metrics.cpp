@@ -43,6 +43,7 @@ enum Family : std::size_t {
   kCertApplies,
   kConnectFailures,
   kSubscribeRefused,
+  kStorageErrors,
   kBuildInfo,
   kFamilyCount,
 };
@@ -98,6 +99,8 @@ constexpr FamilySpec kSpecs[kFamilyCount] = {
      "Failed connection attempts to the broker."},
     {"thermomaven_mqtt_subscribe_refused_total", MetricType::Counter,
      "Subscriptions the broker refused."},
+    {"thermomaven_storage_errors_total", MetricType::Counter,
+     "Batches the database refused, by kind (disk_full, locked, read_only, ...)."},
     {"thermomaven_build_info", MetricType::Gauge, "Always 1; the version label names the build."},
 };
 
@@ -217,6 +220,7 @@ constexpr CounterMapping kCounters[] = {
     {"cert_applies", kCertApplies, nullptr},
     {"connect_failures", kConnectFailures, nullptr},
     {"subscribe_refused", kSubscribeRefused, nullptr},
+    {"storage_errors", kStorageErrors, "kind"},
 };
 
 void add_collector(Scrape& s, const CollectorStatus& c) {

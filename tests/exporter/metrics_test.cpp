@@ -248,6 +248,7 @@ TEST_CASE("the collector's counters and connection become process metrics") {
   c.counters[{"cert_applies", ""}] = 1;
   c.counters[{"connect_failures", ""}] = 5;
   c.counters[{"subscribe_refused", ""}] = 0;
+  c.counters[{"storage_errors", "disk_full"}] = 7;
   c.counters[{"some_future_counter", "x"}] = 9;
   Scrape s({report_of({cooking_probe(1)})}, kReportMs, 180'000, "Smoker", c);
   CHECK(s.value("thermomaven_messages_total{kind=\"status_report\"}") == 120);
@@ -260,6 +261,7 @@ TEST_CASE("the collector's counters and connection become process metrics") {
   CHECK(s.value("thermomaven_mqtt_cert_applies_total") == 1);
   CHECK(s.value("thermomaven_mqtt_connect_failures_total") == 5);
   CHECK(s.value("thermomaven_mqtt_subscribe_refused_total") == 0);
+  CHECK(s.value("thermomaven_storage_errors_total{kind=\"disk_full\"}") == 7);
   CHECK(s.text.find("some_future_counter") == std::string::npos);  // unknown: not exposed
   CHECK(s.value("thermomaven_mqtt_connected") == 1);
   CHECK(s.value("thermomaven_mqtt_reconnects_total") == 3);

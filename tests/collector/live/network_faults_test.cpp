@@ -459,12 +459,16 @@ TEST_CASE("an API certificate that is not trusted, or not for the host, is refus
   TempDir dir;
   Sim sim(dir.file("sim"));
   // Without the sim's CA: the system's CAs do not vouch for it. An environment
-  // variable that sounds like a switch changes nothing.
+  // variable that sounds like a switch changes nothing, and says so.
   auto env = sim_env(sim.info());
   env.erase("THERMOMAVEN_CA_FILE");
   env["THERMOMAVEN_TLS_VERIFY"] = "0";
   env["THERMOMAVEN_INSECURE"] = "1";
-  CHECK_THAT(api_refused(dir, sim, env), Catch::Contains("SSL certificate problem"));
+  const std::string log = api_refused(dir, sim, env);
+  CHECK_THAT(log, Catch::Contains("SSL certificate problem"));
+  CHECK_THAT(log, Catch::Contains(
+                      "THERMOMAVEN_TLS_VERIFY in the environment is not a thermomaven setting"));
+  CHECK_THAT(log, Catch::Contains("THERMOMAVEN_INSECURE in the environment is not"));
 
   // With a CA, but the wrong one.
   fs::create_directories(dir.file("other-pki"));

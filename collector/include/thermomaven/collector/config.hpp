@@ -7,6 +7,8 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "thermomaven/collector/log.hpp"
 
@@ -51,6 +53,12 @@ Settings read_config_file(const std::string& path);
 
 // The THERMOMAVEN_* variables of this process's environment.
 Settings environment_settings();
+
+// THERMOMAVEN_* variables of the environment that are neither a setting nor
+// in `also_known`: a typo, or a wished-for switch such as
+// THERMOMAVEN_TLS_VERIFY=0, must not pass silently.
+std::vector<std::string> unknown_environment_names(
+    std::initializer_list<std::string_view> also_known);
 
 // flags > env > file. Throws ConfigError with a one-line reason when the
 // result is incomplete or malformed. Reads THERMOMAVEN_PASSWORD_FILE.
