@@ -197,6 +197,16 @@ TEST_CASE("doctor: a closed broker port, with the port-443 advice", "[doctor]") 
              Catch::Contains("try THERMOMAVEN_MQTT_ENDPOINT=127.0.0.1:443"));
 }
 
+TEST_CASE("doctor: a broker port that takes connections and never answers (a connection timeout)",
+          "[doctor]") {
+  Sim& sim = shared_sim();
+  Fault fault(sim, "blackhole_broker");  // a listener that never accepts: no RST, no TLS
+  const DoctorRun run = doctor(sim_env(sim.info()));
+  check_blocking_failure(run, "connected and authorised", "never answers",
+                         "try THERMOMAVEN_MQTT_ENDPOINT=127.0.0.1:443");
+  CHECK_THAT(run.failed("connected and authorised"), Catch::Contains("timeout"));
+}
+
 TEST_CASE("doctor: a broker whose TLS certificate is not trusted", "[doctor]") {
   Sim& sim = shared_sim();
   Fault fault(sim, "untrusted_broker");
