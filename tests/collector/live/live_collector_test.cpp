@@ -1,7 +1,6 @@
 // The real `thermomaven collect` against thermomaven-sim: real HTTPS, a real
 // Mosquitto over mutual TLS, real SQLite. Each test starts its own sim on
 // free loopback ports in a temp dir and stops everything on every path.
-#include <curl/curl.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -297,28 +296,6 @@ TEST_CASE("there is no --password flag") {
   CHECK(output.find("hunter2") == std::string::npos);
 }
 
-namespace {
-
-// A plain-HTTP GET (the exporter listens on loopback without TLS).
-std::pair<long, std::string> http_get(const std::string& url) {
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  std::string body;
-  auto on_body = +[](char* data, size_t size, size_t n, void* out) {
-    static_cast<std::string*>(out)->append(data, size * n);
-    return size * n;
-  };
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 10L);
-  long status = 0;
-  if (curl_easy_perform(curl.get()) == CURLE_OK)
-    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  return {status, body};
-}
-
-}  // namespace
-
 TEST_CASE("thermomaven run: the collector and the exporter in one process") {
   TempDir dir;
   Sim sim(dir.file("sim"));
@@ -331,17 +308,17 @@ TEST_CASE("thermomaven run: the collector and the exporter in one process") {
   const std::string base = log.substr(at + marker.size(), log.find('\n', at) - at - marker.size());
   REQUIRE(wait_until([&] { return readings_in(dir.file("collector.db")).size() >= 10; }, 30));
   const auto health = http_get(base + "/healthz");
-  CHECK(health.first == 200);
-  CHECK_THAT(health.second, Catch::Contains("\"state\": \"connected\"") &&
-                                Catch::Contains("\"mqtt_connected\": true"));
+  CHECK(health.status == 200);
+  CHECK_THAT(health.body, Catch::Contains("\"state\": \"connected\"") &&
+                              Catch::Contains("\"mqtt_connected\": true"));
   REQUIRE(wait_until(
       [&] {
-        return http_get(base + "/metrics").second.find("thermomaven_mqtt_connected 1") !=
+        return http_get(base + "/metrics").body.find("thermomaven_mqtt_connected 1") !=
                std::string::npos;
       },
       10));
   const auto metrics = http_get(base + "/metrics");
-  CHECK_THAT(metrics.second, Catch::Contains("thermomaven_probe_temperature_celsius{"));
-  CHECK_THAT(metrics.second, Catch::Contains("thermomaven_cloud_logins_total 1"));
+  CHECK_THAT(metrics.body, Catch::Contains("thermomaven_probe_temperature_celsius{"));
+  CHECK_THAT(metrics.body, Catch::Contains("thermomaven_cloud_logins_total 1"));
   CHECK(run.process().stop() == 0);
 }

@@ -3,8 +3,10 @@
 // API, read what each side recorded.
 #pragma once
 
+#include <curl/curl.h>
 #include <simdjson.h>
 
+#include <chrono>
 #include <ctime>
 #include <set>
 #include <tuple>
@@ -15,6 +17,33 @@
 #include "thermomaven/storage/database.hpp"
 
 namespace live_test {
+
+// A plain-HTTP GET of the exporter (it listens on loopback without TLS),
+// given at most `timeout_ms`; status 0 when there was no answer.
+struct HttpAnswer {
+  long status = 0;
+  std::string body;
+  double seconds = 0;
+};
+
+inline HttpAnswer http_get(const std::string& url, long timeout_ms = 10000) {
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  HttpAnswer out;
+  auto on_body = +[](char* data, size_t size, size_t n, void* sink) {
+    static_cast<std::string*>(sink)->append(data, size * n);
+    return size * n;
+  };
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  const auto start = std::chrono::steady_clock::now();
+  if (curl_easy_perform(curl.get()) == CURLE_OK)
+    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &out.status);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
 
 inline std::int64_t now_ms() {
   using namespace std::chrono;

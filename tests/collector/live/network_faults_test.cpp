@@ -4,7 +4,6 @@
 // not be talked out of verifying. The real `thermomaven` binary against
 // thermomaven-sim (real HTTPS, real Mosquitto over mutual TLS, real SQLite).
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -121,32 +120,6 @@ class SilentPort {
   int fd_;
   int port_ = 0;
 };
-
-// One plain-HTTP scrape of the exporter, given at most `timeout_ms`.
-struct Scrape {
-  long status = 0;
-  std::string body;
-  double seconds = 0;
-};
-
-Scrape scrape(const std::string& url, long timeout_ms) {
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  Scrape out;
-  auto on_body = +[](char* data, size_t size, size_t n, void* sink) {
-    static_cast<std::string*>(sink)->append(data, size * n);
-    return size * n;
-  };
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &out.body);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  const auto start = std::chrono::steady_clock::now();
-  if (curl_easy_perform(curl.get()) == CURLE_OK)
-    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &out.status);
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return out;
-}
 
 std::size_t line_count(const std::string& path) {
   const std::string text = read_file(path);
@@ -351,7 +324,7 @@ TEST_CASE("a flood of reports: memory bounded, drops counted, scrapes answered",
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(kFloodSeconds);
   auto next_rss = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() < end) {
-    const Scrape s = scrape(base + "/metrics", 1000);
+    const HttpAnswer s = http_get(base + "/metrics", 1000);
     ++scrapes;
     slowest = std::max(slowest, s.seconds);
     slow_or_failed +=
@@ -383,7 +356,7 @@ TEST_CASE("a flood of reports: memory bounded, drops counted, scrapes answered",
 
   // The books balance: every message the broker acknowledged was received
   // and either parsed (stored, or rejected and counted) or dropped and counted.
-  const Scrape last = scrape(base + "/metrics", 5000);
+  const HttpAnswer last = http_get(base + "/metrics", 5000);
   REQUIRE(last.status == 200);
   CHECK(run.process().stop() == 0);
   thermomaven::storage::Database db(dir.file("collector.db"),

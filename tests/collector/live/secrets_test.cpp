@@ -3,7 +3,6 @@
 // line, a file others could read, its command line or environment, /metrics
 // or /healthz. The real `thermomaven run` at --log-level debug against
 // thermomaven-sim; everything it printed and wrote is searched afterwards.
-#include <curl/curl.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -21,23 +20,6 @@ namespace {
 struct Haystack {
   std::string where, text;
 };
-
-std::pair<long, std::string> http_get(const std::string& url) {
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  std::string body;
-  auto on_body = +[](char* data, size_t size, size_t n, void* out) {
-    static_cast<std::string*>(out)->append(data, size * n);
-    return size * n;
-  };
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 10L);
-  long status = 0;
-  if (curl_easy_perform(curl.get()) == CURLE_OK)
-    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  return {status, body};
-}
 
 mode_t mode_of(const std::string& path) {
   struct stat st {};
@@ -163,11 +145,11 @@ TEST_CASE("thermomaven run at debug level: no secret in logs, files, argv, metri
       started_log.substr(at + marker.size(), started_log.find('\n', at) - at - marker.size());
   const auto metrics = http_get(base + "/metrics");
   const auto health = http_get(base + "/healthz");
-  CHECK(metrics.first == 200);
-  CHECK(health.first == 200);
-  CHECK_THAT(metrics.second, Catch::Contains("thermomaven_cloud_logins_total 1"));
-  haystacks.push_back({"/metrics", metrics.second});
-  haystacks.push_back({"/healthz", health.second});
+  CHECK(metrics.status == 200);
+  CHECK(health.status == 200);
+  CHECK_THAT(metrics.body, Catch::Contains("thermomaven_cloud_logins_total 1"));
+  haystacks.push_back({"/metrics", metrics.body});
+  haystacks.push_back({"/healthz", health.body});
 
   CHECK(run.process().stop() == 0);
   // After it: every line it printed (stdout and stderr), every file left.
