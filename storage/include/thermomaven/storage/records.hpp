@@ -37,6 +37,7 @@ struct ProbeSample {
   int probe = 0;          // 1..4, from probeColor
   std::string state;      // cookingState: "cooking", "charged", ...
   std::string mode;       // cookingMode
+  std::string start_client;  // startClient: "device", "android", "ios"; belongs to the cook
   std::string cook_uuid;  // empty when absent
   std::string notes;      // probeNotes
   bool has_notes = false;
@@ -45,6 +46,9 @@ struct ProbeSample {
   std::array<std::optional<std::int32_t>, 5> zones{};  // areaTemperature T1..T5
   std::optional<std::int32_t> ambient;                 // curAmbientTemperature
   std::optional<std::int32_t> target;                  // setParams[0].setTemperature
+  // setParams as received (a JSON array, stages in order), empty when absent:
+  // a command that changes the target replaces stage 0 and keeps the rest.
+  std::string set_params_json;
   std::optional<std::int32_t> elapsed_s;               // curCookSec
   std::optional<std::int32_t> total_s;                 // totalCookSec
   std::optional<std::int32_t> remaining_s;             // curRemainedSec
@@ -66,6 +70,11 @@ struct StatusReport {
   std::optional<bool> online;  // globalStatus
   std::optional<std::int32_t> battery_pct;
   std::optional<std::int32_t> wifi_rssi_dbm;
+  // The base station's settings and state; empty / absent when not reported.
+  std::string battery_status;  // batteryStatus: "normal", "low", "charging"
+  std::string connect_status;  // connectStatus: "both", "wifi", "ble"
+  std::string volume;          // "high", "medium", "quiet"
+  std::optional<bool> has_wifi_config;
   std::vector<ProbeSample> probes;
 };
 
