@@ -18,8 +18,9 @@ struct CommandRecord {
   std::string device_id;
   std::optional<int> probe;  // absent for device settings
   std::string cmd_type, cmd_id;
-  std::string what;             // one line
-  std::string result = "sent";  // sent, success, failure, no_receipt, no_effect
+  std::string what;  // one line
+  std::string result =
+      "sent";  // sent, success, failure, not_sent, no_receipt, no_effect, unverified
   std::optional<std::int64_t> cmd_error, receipt_ms;
 };
 
