@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -255,39 +256,71 @@ ProbeField probe_field(Key key) {
 
 constexpr std::size_t kMaxSetParams = 2048;  // bytes of setParams kept as received
 
-error_code parse_target(ondemand::value v, ProbeSample& p) {
-  bool first = true;
-  return for_each_element(v, [&](ondemand::value stage) -> error_code {
-    ondemand::object o;
-    if (!first || stage.get_object().get(o) != SUCCESS) return SUCCESS;
-    first = false;  // the first stage is the current one
-    return for_each_field(o, [&](Key k, ondemand::value t) -> error_code {
-      if (k.is("setTemperature")) p.target = read_int32(t);
-      return SUCCESS;
-    });
-  });
+// A number in raw JSON text as read_int reads one: an integer, or a
+// fraction rounded; anything else is absent.
+std::optional<std::int32_t> raw_int32(std::string_view text) {
+  std::int64_t i = 0;
+  const char* end = text.data() + text.size();
+  auto [after, error] = std::from_chars(text.data(), end, i);
+  if (error != std::errc() || after == text.data()) return std::nullopt;
+  if (after < end && (*after == '.' || *after == 'e' || *after == 'E')) {
+    double d = 0;
+    auto [after_d, error_d] = std::from_chars(text.data(), end, d);
+    if (error_d != std::errc() || !std::isfinite(d) || std::fabs(d) >= 9e15) return std::nullopt;
+    after = after_d;
+    i = static_cast<std::int64_t>(std::llround(d));
+  }
+  if (i < std::numeric_limits<std::int32_t>::min() || i > std::numeric_limits<std::int32_t>::max())
+    return std::nullopt;
+  return static_cast<std::int32_t>(i);
+}
+
+// Stage 0's setTemperature, found in the raw text of setParams (an array of
+// stage objects) by a small scan: reports carry setParams on every probe,
+// and a second parse of it would cost more than the rest of the probe.
+std::optional<std::int32_t> first_stage_target(std::string_view raw) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  std::size_t i = raw.find_first_not_of(kSpace, 1);  // after '['
+  if (i == std::string_view::npos || raw[i] != '{') return std::nullopt;
+  int depth = 0;
+  for (; i < raw.size(); ++i) {
+    const char c = raw[i];
+    if (c == '"') {
+      std::size_t end = i + 1;
+      while (end < raw.size() && raw[end] != '"') end += raw[end] == '\\' ? 2 : 1;
+      if (end >= raw.size()) return std::nullopt;
+      const bool wanted = depth == 1 && raw.substr(i + 1, end - i - 1) == "setTemperature";
+      i = end;
+      if (!wanted) continue;
+      const std::size_t colon = raw.find_first_not_of(kSpace, i + 1);
+      if (colon == std::string_view::npos || raw[colon] != ':') continue;  // a value, not a key
+      const std::size_t number = raw.find_first_not_of(kSpace, colon + 1);
+      if (number == std::string_view::npos) return std::nullopt;
+      return raw_int32(raw.substr(number));
+    }
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return std::nullopt;  // stage 0 ended without a setTemperature
+    }
+  }
+  return std::nullopt;
 }
 
 // setParams: the target (stage 0's setTemperature) and the whole array as
 // received, which a command that changes the target sends back with only
-// that value replaced. The array is small; its copy is parsed once more.
+// that value replaced.
 error_code parse_set_params(ondemand::value v, ProbeSample& p) {
   ondemand::array array;
   std::string_view raw;
   if (v.get_array().get(array) != SUCCESS) return SUCCESS;  // wrong type: absent
   if (auto e = array.raw_json().get(raw)) return e;
-  if (raw.size() > kMaxSetParams) return SUCCESS;
-  p.set_params_json.assign(raw);
-  thread_local ondemand::parser parser;
-  thread_local std::string padded;
-  padded.assign(raw);
-  padded.resize(raw.size() + SIMDJSON_PADDING);
-  ondemand::document doc;
-  ondemand::value stages;
-  if (parser.iterate(padded.data(), raw.size(), padded.size()).get(doc) ||
-      doc.get_value().get(stages))
-    return SUCCESS;
-  return parse_target(stages, p);
+  while (!raw.empty() &&
+         (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
+    raw.remove_suffix(1);
+  p.target = first_stage_target(raw);
+  if (raw.size() <= kMaxSetParams) p.set_params_json.assign(raw);
+  return SUCCESS;
 }
 
 error_code parse_probe(ondemand::object object, ProbeSample& p) {

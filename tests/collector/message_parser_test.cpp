@@ -249,6 +249,34 @@ TEST_CASE("A probe keeps its startClient and setParams as received, for a comman
   CHECK(!stub.message.report.probes[1].target.has_value());
 }
 
+TEST_CASE("The target is stage 0's setTemperature, whatever else setParams holds") {
+  struct Case {
+    std::string set_params;
+    std::optional<std::int32_t> target;
+  };
+  const std::vector<Case> cases = {
+      {R"([{"setTemperature":2030}])", 2030},
+      {R"([ { "note" : "setTemperature", "x":{"setTemperature":1}, "setTemperature" : -45 } ])",
+       -45},
+      {R"([{"a":"q\"}\\","setTemperature":1999.6},{"setTemperature":1}])", 2000},
+      {R"([{"x":[1,{"setTemperature":5}]},{"setTemperature":1}])", std::nullopt},
+      {R"([{"setTemperature":"2030"}])", std::nullopt},
+      {R"([{"setTemperature":null}])", std::nullopt},
+      {R"([{"setTemperature":99999999999}])", std::nullopt},
+      {R"([2030,{"setTemperature":1}])", std::nullopt},
+      {R"([])", std::nullopt},
+  };
+  for (const Case& c : cases) {
+    INFO(c.set_params);
+    const Parsed p = parse_line(envelope(status(
+        R"({"probeColor":"probe1","cookingState":"charged","setParams":)" + c.set_params + "}")));
+    REQUIRE(p.ok);
+    REQUIRE(p.message.report.probes.size() == 1);
+    CHECK(p.message.report.probes[0].target == c.target);
+    CHECK(p.message.report.probes[0].set_params_json == c.set_params);
+  }
+}
+
 TEST_CASE("Receipts: cmdData.cmdId answers the command; a numeric deviceId is its digits") {
   struct Case {
     const char* name;
