@@ -591,7 +591,7 @@ class MessageParser::Impl {
     bool has_latest = false;
     error_code e = for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
       if (key.is("deviceId"))
-        read_text(v, d.device_id);
+        read_id(v, d.device_id);
       else if (key.is("deviceName"))
         read_text(v, d.name);
       else if (key.is("deviceModel"))

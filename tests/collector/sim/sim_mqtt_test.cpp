@@ -355,7 +355,7 @@ TEST_CASE("a SUBSCRIBE with more than 8 topic filters is refused visibly: discon
 
   // Eight in one packet is within the AWS IoT quota.
   subscribe(mosquitto_sub(sim, logger.pem, id, eight, 1, 2), 10);
-  REQUIRE(wait_for_log(sim, "Sending SUBACK") || sim.log().find(id + " 1 ") != std::string::npos);
+  REQUIRE(wait_for_log(sim, id + " 1 " + logger.keystore.sub_topic));
   CHECK(status_number(sim, "oversized_subscribes") == 0);
 
   // Nine: Mosquitto would accept them; the simulator says why it drops the client.
@@ -363,7 +363,8 @@ TEST_CASE("a SUBSCRIBE with more than 8 topic filters is refused visibly: discon
   REQUIRE(wait_for_log(sim,
                        id + " sent one SUBSCRIBE with 9 topic filters; AWS IoT accepts at most 8"));
   CHECK(wait_for_log(sim, "Client " + id + " disconnected"));
-  CHECK(status_number(sim, "oversized_subscribes") == 1);
+  // mosquitto_sub connects again and repeats the packet: knocked off each time.
+  CHECK(status_number(sim, "oversized_subscribes") >= 1);
   // The client may connect again afterwards (it was only knocked off).
   CHECK(subscribe(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 2), 10)
             .output.find("Connection Refused") == std::string::npos);
@@ -374,7 +375,7 @@ TEST_CASE("a SUBSCRIBE with more than 8 topic filters is refused visibly: discon
 TEST_CASE("one clientId per installation: a second connection knocks the first off") {
   SimProcess sim({"--devices", "1"});
   TempDir tmp;
-  const Logger first = certified_logger(sim, tmp.path() + "/a");
+  const Logger first = certified_logger(sim, tmp.path());
   // The same installation (x-deviceSn) applies again: the same clientId.
   const Keystore again = apply_for_certificate(sim, first.token);
   REQUIRE(again.client_id == first.keystore.client_id);
