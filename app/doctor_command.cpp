@@ -318,7 +318,9 @@ bool Doctor::login(cl::Cloud& cloud) {
     // No refusal code is known to mean one cause, and the cloud answers a
     // wrong region like a wrong password (protocol.md): quote it (the
     // error carries the cloud's code and msg) and name every likely cause.
-    report_.fail("login", "refused for " + config_.email + " (" + what + ")",
+    // The client library's own list of causes is given as the fix below.
+    const std::string quoted = what.substr(0, what.find("; likely causes"));
+    report_.fail("login", "refused for " + config_.email + " (" + quoted + ")",
                  "check, in this order: the password (THERMOMAVEN_PASSWORD_FILE, its first "
                  "line), the region (" +
                      config_.region +

@@ -61,14 +61,16 @@ ApiEnvelope parse_api_envelope(const std::string& path, const HttpResponse& resp
   ApiEnvelope envelope;
   envelope.data = "null";
   auto fail = [&](const char* why) {
-    if (response.status != 200)
-      return ApiError(
-          ApiError::Kind::BadResponse, "",
-          path + ": HTTP " + std::to_string(response.status) + " from the cloud, with " + why);
+    if (response.status != 200)  // an error status without the cloud's envelope
+      return ApiError(ApiError::Kind::BadResponse, "",
+                      path + ": HTTP " + std::to_string(response.status) +
+                          " from the cloud, without its JSON answer (content type '" +
+                          printable(response.content_type, 60) + "')");
     return ApiError(ApiError::Kind::BadResponse, "",
                     path + ": the cloud answered with " + why + " (content type '" +
                         printable(response.content_type, 60) + "')");
   };
+
   try {
     od::document doc = parser.iterate(padded);
     od::object root = doc.get_object();

@@ -334,7 +334,7 @@ TEST_CASE("doctor takes its configuration like collect: a --config file, overrid
   CHECK(
       live_test::run({TM_BINARY, "doctor", "--config", config_file, "--email", "flag@example.com"},
                      output) == 1);
-  CHECK_THAT(output, Catch::Contains("FAIL login: unknown account flag@example.com"));
+  CHECK_THAT(output, Catch::Contains("FAIL login: refused for flag@example.com"));
 }
 
 TEST_CASE("doctor interrupted: exit 128+SIGINT, its temporary state (a session token) removed",
