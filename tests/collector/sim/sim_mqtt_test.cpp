@@ -400,6 +400,8 @@ TEST_CASE("app/command/send takes protocol.md's body; the receipt answers in its
     CHECK(text(data["executeResult"]) == (i == 0 ? "failure" : "success"));
     CHECK(int64_t(data["cmdError"]) == (i == 0 ? 1 : 0));
   }
+}
+
 namespace {
 
 // Waits until the simulator's log holds `text` (Mosquitto's lines included).
