@@ -334,37 +334,99 @@ void reset_probe(ProbeSample& p) {
   p.cooking = p.overheat = std::nullopt;
 }
 
-error_code parse_status(ondemand::object object, StatusReport& r) {
+// The base station's report-level fields (protocol.md, "Status report"),
+// dispatched on the key like the probe's.
+enum class ReportField {
+  Other,
+  Probes,
+  GlobalStatus,
+  Battery,
+  BatteryStatus,
+  Rssi,
+  HasWifiConfig,
+  ConnectStatus,
+  Volume,
+};
+
+ReportField report_field(Key key) {
+  if (key.is("probes")) return ReportField::Probes;
+  if (key.is("globalStatus")) return ReportField::GlobalStatus;
+  if (key.is("batteryValue")) return ReportField::Battery;
+  if (key.is("batteryStatus")) return ReportField::BatteryStatus;
+  if (key.is("wifiRssi")) return ReportField::Rssi;
+  if (key.is("hasWifiConfig")) return ReportField::HasWifiConfig;
+  if (key.is("connectStatus")) return ReportField::ConnectStatus;
+  if (key.is("volume")) return ReportField::Volume;
+  return ReportField::Other;
+}
+
+// A short word the base reports ("normal", "both", "high"): kept as sent,
+// unknown values included, but only when it is a string of a sane length
+// (it becomes a metric label).
+constexpr std::size_t kMaxWord = 32;
+void read_word(ondemand::value v, std::string& out) {
+  std::string_view s;
+  if (v.get_string().get(s) == SUCCESS && !s.empty() && s.size() <= kMaxWord) out.assign(s);
+}
+
+void reset_report_fields(StatusReport& r) {
   r.online = std::nullopt;
   r.battery_pct = r.wifi_rssi_dbm = std::nullopt;
+  r.battery_status.clear();
+  r.connect_status.clear();
+  r.volume.clear();
+  r.has_wifi_config = std::nullopt;
+}
+
+error_code parse_status(ondemand::object object, StatusReport& r) {
+  reset_report_fields(r);
   std::size_t count = 0;
   error_code e = for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
-    if (key.is("probes")) {
-      return for_each_element(v, [&](ondemand::value entry) -> error_code {
-        ondemand::object o;
-        if (entry.get_object().get(o) != SUCCESS || count >= kMaxProbes) return SUCCESS;
-        if (count == r.probes.size()) r.probes.emplace_back();
-        ProbeSample& p = r.probes[count];
-        reset_probe(p);
-        if (auto err = parse_probe(o, p)) return err;
-        // Without a readable probeColor, the position in the list places it.
-        if (p.probe == 0) p.probe = static_cast<int>(count + 1);
-        if (p.probe <= 4) ++count;
-        return SUCCESS;
-      });
-    }
-    if (key.is("globalStatus")) {
-      std::string_view s;
-      if (v.get_string().get(s) == SUCCESS) {
-        if (s == "online")
-          r.online = true;
-        else if (s == "offline")
-          r.online = false;
+    switch (report_field(key)) {
+      case ReportField::Probes:
+        return for_each_element(v, [&](ondemand::value entry) -> error_code {
+          ondemand::object o;
+          if (entry.get_object().get(o) != SUCCESS || count >= kMaxProbes) return SUCCESS;
+          if (count == r.probes.size()) r.probes.emplace_back();
+          ProbeSample& p = r.probes[count];
+          reset_probe(p);
+          if (auto err = parse_probe(o, p)) return err;
+          // Without a readable probeColor, the position in the list places it.
+          if (p.probe == 0) p.probe = static_cast<int>(count + 1);
+          if (p.probe <= 4) ++count;
+          return SUCCESS;
+        });
+      case ReportField::GlobalStatus: {
+        std::string_view s;
+        if (v.get_string().get(s) == SUCCESS) {
+          if (s == "online")
+            r.online = true;
+          else if (s == "offline")
+            r.online = false;
+        }
+        break;
       }
-    } else if (key.is("batteryValue"))
-      r.battery_pct = read_int32(v);
-    else if (key.is("wifiRssi"))
-      r.wifi_rssi_dbm = read_int32(v);
+      case ReportField::Battery:
+        r.battery_pct = read_int32(v);
+        break;
+      case ReportField::BatteryStatus:
+        read_word(v, r.battery_status);
+        break;
+      case ReportField::Rssi:
+        r.wifi_rssi_dbm = read_int32(v);
+        break;
+      case ReportField::HasWifiConfig:
+        r.has_wifi_config = read_bool(v);
+        break;
+      case ReportField::ConnectStatus:
+        read_word(v, r.connect_status);
+        break;
+      case ReportField::Volume:
+        read_word(v, r.volume);
+        break;
+      case ReportField::Other:
+        break;
+    }
     return SUCCESS;
   });
   r.probes.resize(count);
