@@ -356,6 +356,7 @@ Cloud::Reply Cloud::handle_api(mg_connection* conn, const std::string& path) {
     return {200, "application/json", envelope(0, "success", "null")};
   }
   if (path == "app/device/share/my/device/list") return device_list();
+  if (path == "app/user/setting/get") return user_settings();
   if (path == "app/device/share/shared/device/list")
     return {200, "application/json", envelope(0, "success", "[]")};
   if (path == "app/mqtt/cert/apply") return apply_for_certificate();
@@ -441,12 +442,40 @@ Cloud::Reply Cloud::login(const std::string& body, const std::string& region) {
       .field("region", options_.region)
       .end_object()
       .key("setting")
-      .begin_object()
-      .field("temperatureUnit", std::string(1, options_.unit))
-      .field("language", "en_US")
-      .end_object()
+      .raw(settings_json())
       .end_object();
   return {200, "application/json", envelope(0, "success", j.str())};
+}
+
+// The account's settings: login's `setting`, and the whole `data` of
+// app/user/setting/get (protocol.md does not document that answer; the
+// simulator's choice, docs/protocol-assumptions.md).
+std::string Cloud::settings_json() const {
+  JsonWriter j;
+  j.begin_object()
+      .field("temperatureUnit", std::string(1, options_.unit))
+      .field("language", "en_US")
+      .end_object();
+  return j.take();
+}
+
+Cloud::Reply Cloud::user_settings() {
+  std::lock_guard lock(mutex_);
+  ++setting_reads_;
+  return {200, "application/json", envelope(0, "success", settings_json())};
+}
+
+// The user changes the unit in the app: the account's setting and every
+// report from now on.
+Cloud::Reply Cloud::set_unit(const std::string& to) {
+  if (to != "F" && to != "C") return {400, "text/plain", "to must be F or C\n"};
+  {
+    std::lock_guard lock(mutex_);
+    options_.unit = to[0];
+  }
+  fleet_.set_unit(to[0]);
+  log_info("control: the account's temperature unit is now " + to);
+  return {200, "application/json", R"({"ok":true})"};
 }
 
 Cloud::Reply Cloud::device_list() {
@@ -587,6 +616,7 @@ Cloud::Reply Cloud::handle_control(mg_connection* conn, const std::string& path,
     if (on != "0" && on != "1") return {400, "text/plain", "on must be 1 or 0\n"};
     return set_fault(query_value(conn, "name"), on == "1");
   }
+  if (path == "unit") return set_unit(query_value(conn, "to"));
   if (path == "devices/pause") {
     fleet_.pause();
     log_info("control: devices paused");
@@ -688,6 +718,8 @@ Cloud::Reply Cloud::status() {
       .field("devices", static_cast<int>(devices.size()))
       .field("paused", fleet_.paused())
       .field("valid_tokens", static_cast<int>(tokens_.size()))
+      .field("setting_reads", static_cast<std::int64_t>(setting_reads_))
+      .field("unit", std::string(1, options_.unit))
       .key("faults")
       .begin_object()
       .field("bad_md5", faults_.bad_md5)

@@ -31,7 +31,7 @@ struct CloudOptions {
   std::string password;  // the account password, clear text (kept in memory only)
   std::string user_id;
   std::string region = "US";  // the account's region (x-region of a login must match)
-  char unit = 'F';
+  char unit = 'F';            // the account's setting; POST /sim/unit?to=C changes it
   int cert_days = 30;
   bool legacy_p12 = false;
   bool p12_without_ca = false;
@@ -83,6 +83,9 @@ class Cloud {
   Reply login(const std::string& body, const std::string& region);
   Reply apply_for_certificate();
   Reply device_list();
+  Reply user_settings();
+  Reply set_unit(const std::string& to);
+  std::string settings_json() const;  // under mutex_
   Reply send_command(const std::string& body);
   Reply set_fault(const std::string& name, bool on);
   Reply status();
@@ -111,7 +114,7 @@ class Cloud {
   std::set<std::string> client_ids_;                             // every clientId handed out
   std::map<std::string, std::vector<unsigned char>> keystores_;  // by URL file name
   std::deque<std::string> keystore_order_;
-  std::uint64_t logins_ = 0, cert_applies_ = 0, rejected_ = 0;
+  std::uint64_t logins_ = 0, cert_applies_ = 0, rejected_ = 0, setting_reads_ = 0;
 };
 
 }  // namespace thermomaven::sim

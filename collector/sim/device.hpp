@@ -56,6 +56,9 @@ class SimDevice {
   // cmdError: 0, also for a stop it acknowledges and ignores because the
   // probe is still in the food; kCmdErrorImpossible for what it cannot do.
   int apply(const DeviceCommand& command);
+  // The account's unit changed ('F' or 'C'): every report from now on is in
+  // tenths of it (the device's state is kept in °F and converted on output).
+  void set_unit(char unit) { unit_ = unit; }
   // The next cmdSeqNo and a fresh cmdId, both from the device's generator.
   std::string next_seq_no() { return std::to_string(seq_no_++); }
   std::string next_cmd_id();

@@ -58,6 +58,9 @@ class Fleet {
   // (or of the moment the fault began). All docked: reports carry only the
   // charger stubs of every probe.
   void set_all_offline(bool on);
+  // The account's unit changed in the app: every report from now on is in
+  // tenths of `unit` ('F' or 'C'), as is every lastStatusCmd made from now on.
+  void set_unit(char unit);
   void set_probes_docked(bool on);
   // An `app/command/send` for a device: it carries the command out and,
   // unless `send_receipt` is false (the drop_receipts fault), queues its
