@@ -168,6 +168,17 @@ std::optional<int> as_int(const std::optional<bool>& flag) {
   return *flag ? 1 : 0;
 }
 
+// 1 for `current`, 0 for each other known value; an unknown current value is
+// listed too. Nothing when `current` is empty (never reported).
+void add_state_set(Scrape& s, Family family, const Labels& labels, const char* label,
+                   const std::vector<std::string>& known, const std::string& current) {
+  if (current.empty()) return;
+  for (const std::string& value : known)
+    s.add(family, with(labels, label, value), value == current);
+  if (std::find(known.begin(), known.end(), current) == known.end())
+    s.add(family, with(labels, label, current), 1);
+}
+
 void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
                const storage::DeviceSnapshot::Probe& probe) {
   const ProbeSample& v = probe.values;
@@ -191,17 +202,6 @@ void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
     info.push_back({"start_client", probe.cook->start_client});
     s.add(kProbeCookInfo, info, 1);
   }
-}
-
-// 1 for `current`, 0 for each other known value; an unknown current value is
-// listed too. Nothing when `current` is empty (never reported).
-void add_state_set(Scrape& s, Family family, const Labels& labels, const char* label,
-                   const std::vector<std::string>& known, const std::string& current) {
-  if (current.empty()) return;
-  for (const std::string& value : known)
-    s.add(family, with(labels, label, value), value == current);
-  if (std::find(known.begin(), known.end(), current) == known.end())
-    s.add(family, with(labels, label, current), 1);
 }
 
 // The base station's settings, shown once any of them is known.
