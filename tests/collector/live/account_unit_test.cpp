@@ -226,3 +226,31 @@ TEST_CASE("a saved session is not trusted for the unit: it is read again at star
       30));
   CHECK(second.process().stop() == 0);
 }
+
+TEST_CASE("a failed read of the unit is logged, keeps the unit and nothing else stops") {
+  TempDir dir;
+  Sim sim(dir.file("sim"), {"--unit", "C"});
+  auto env = sim_env(sim.info());
+  env["THERMOMAVEN_UNIT_REFRESH_MS"] = "500";
+  Collector collector(dir.path().string(), env);
+  REQUIRE(collector.wait_log(kDeviceSubscribed, 60));
+  CHECK(collector.count_lines("(temperatures in °C)") == 1);
+  REQUIRE(wait_until([&] { return readings_in(dir.file("collector.db")).size() >= 5; }, 60));
+  sim.fault("api_5xx", true);
+  const bool logged = collector.wait_log("could not read the account's temperature unit", 30);
+  sim.fault("api_5xx", false);
+  REQUIRE(logged);
+  const std::size_t before = readings_in(dir.file("collector.db")).size();
+  REQUIRE(
+      wait_until([&] { return readings_in(dir.file("collector.db")).size() >= before + 10; }, 60));
+  CHECK(collector.process().stop() == 0);
+  CHECK(collector.count_lines("keeping °C") >= 1);
+  CHECK(collector.count_lines("temperature unit changed") == 0);
+  CHECK(collector.count_lines("connection lost") == 0);
+  for (const auto& [at, stored] : stored_readings(dir.file("collector.db")))
+    CHECK(stored.unit == TemperatureUnit::Celsius);
+  storage::Database db(dir.file("collector.db"), storage::OpenMode::ReadOnly);
+  const auto account = storage::CookReader(db).account_unit();
+  REQUIRE(account);
+  CHECK(account->unit == TemperatureUnit::Celsius);
+}
