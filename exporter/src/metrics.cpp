@@ -268,8 +268,9 @@ void add_collector(Scrape& s, const CollectorStatus& c) {
 
 }  // namespace
 
-const std::vector<std::string> kKnownProbeStates = {"cooking", "charged", "idle", "done",
-                                                    "resting"};
+// protocol.md: "cooking" and "charged" are seen; the others are presumed.
+const std::vector<std::string> kKnownProbeStates = {"cooking", "charged", "idle",
+                                                    "removed", "done",    "resting"};
 
 const std::vector<std::string> kKnownBatteryStatuses = {"normal", "low", "charging"};
 

@@ -120,7 +120,7 @@ TEST_CASE("every device and probe metric carries its value and labels, in Celsiu
   CHECK(s.value("thermomaven_probe_cooking" + s.probe(1)) == 1);
   CHECK(s.value("thermomaven_probe_overheat" + s.probe(1)) == 0);
   CHECK(s.value("thermomaven_probe_state" + s.probe(1, ",state=\"cooking\"")) == 1);
-  for (const char* other : {"charged", "idle", "done", "resting"})
+  for (const char* other : {"charged", "idle", "removed", "done", "resting"})
     CHECK(s.value("thermomaven_probe_state" +
                   s.probe(1, std::string(",state=\"") + other + "\"")) == 0);
   CHECK(s.value("thermomaven_probe_cook_info" +
