@@ -403,6 +403,7 @@ Cloud::Reply Cloud::handle_api(mg_connection* conn, const std::string& path) {
     return device_list(path, *body);
   if (path == "app/mqtt/cert/apply")
     return apply_for_certificate(mg_get_header(conn, "x-deviceSn"));
+  if (path == "app/user/setting/get") return user_settings();
   if (path == "app/history/page")
     return {200, "application/json",
             envelope(0, "success", R"({"list":[],"total":0,"page":1,"pageSize":20})")};
@@ -485,12 +486,40 @@ Cloud::Reply Cloud::login(const std::string& body, const std::string& region) {
       .field("region", options_.region)
       .end_object()
       .key("setting")
-      .begin_object()
-      .field("temperatureUnit", std::string(1, options_.unit))
-      .field("language", "en_US")
-      .end_object()
+      .raw(settings_json())
       .end_object();
   return {200, "application/json", envelope(0, "success", j.str())};
+}
+
+// The account's settings: login's `setting`, and the whole `data` of
+// app/user/setting/get (protocol.md does not document that answer; the
+// simulator's choice, docs/protocol-assumptions.md).
+std::string Cloud::settings_json() const {
+  JsonWriter j;
+  j.begin_object()
+      .field("temperatureUnit", std::string(1, options_.unit))
+      .field("language", "en_US")
+      .end_object();
+  return j.take();
+}
+
+Cloud::Reply Cloud::user_settings() {
+  std::lock_guard lock(mutex_);
+  ++setting_reads_;
+  return {200, "application/json", envelope(0, "success", settings_json())};
+}
+
+// The user changes the unit in the app: the account's setting and every
+// report from now on.
+Cloud::Reply Cloud::set_unit(const std::string& to) {
+  if (to != "F" && to != "C") return {400, "text/plain", "to must be F or C\n"};
+  {
+    std::lock_guard lock(mutex_);
+    options_.unit = to[0];
+  }
+  fleet_.set_unit(to[0]);
+  log_info("control: the account's temperature unit is now " + to);
+  return {200, "application/json", R"({"ok":true})"};
 }
 
 // Both device-list calls publish the account's user:device:list: one
@@ -644,6 +673,7 @@ Cloud::Reply Cloud::handle_control(mg_connection* conn, const std::string& path,
     if (on != "0" && on != "1") return {400, "text/plain", "on must be 1 or 0\n"};
     return set_fault(query_value(conn, "name"), on == "1");
   }
+  if (path == "unit") return set_unit(query_value(conn, "to"));
   if (path == "devices/pause") {
     fleet_.pause();
     log_info("control: devices paused");
@@ -774,6 +804,8 @@ Cloud::Reply Cloud::status() {
       .field("device_list_calls", static_cast<std::int64_t>(device_list_calls_))
       .field("device_list_bodies", static_cast<std::int64_t>(device_list_bodies_))
       .field("oversized_subscribes", static_cast<std::int64_t>(oversized_subscribes_))
+      .field("setting_reads", static_cast<std::int64_t>(setting_reads_))
+      .field("unit", std::string(1, options_.unit))
       .key("faults")
       .begin_object()
       .field("bad_md5", faults_.bad_md5)

@@ -33,7 +33,7 @@ struct CloudOptions {
   std::string password;  // the account password, clear text (kept in memory only)
   std::string user_id;
   std::string region = "US";  // the account's region (x-region of a login must match)
-  char unit = 'F';
+  char unit = 'F';            // the account's setting; POST /sim/unit?to=C changes it
   int cert_days = 30;
   bool legacy_p12 = false;
   bool p12_without_ca = false;
@@ -95,6 +95,9 @@ class Cloud {
   Reply login(const std::string& body, const std::string& region);
   Reply apply_for_certificate(const std::string& device_sn);
   Reply device_list(const std::string& path, const std::string& body);
+  Reply user_settings();
+  Reply set_unit(const std::string& to);
+  std::string settings_json() const;  // under mutex_
   Reply send_command(const std::string& body);
   Reply move_probe(mg_connection* conn, const std::string& where);
   Reply set_fault(const std::string& name, bool on);
@@ -127,6 +130,7 @@ class Cloud {
   std::uint64_t logins_ = 0, cert_applies_ = 0, rejected_ = 0;
   std::uint64_t device_list_calls_ = 0, device_list_bodies_ = 0, oversized_subscribes_ = 0;
   std::vector<std::thread> kickers_;  // refuse_oversized_subscribe's, joined by stop()
+  std::uint64_t setting_reads_ = 0;
 };
 
 }  // namespace thermomaven::sim

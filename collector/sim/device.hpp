@@ -64,6 +64,9 @@ class SimDevice {
   // Out of the food, a stop or finish that was acknowledged takes effect;
   // in the charger every cook ends.
   bool move_probe(int number, ProbePlace place);
+  // The account's unit changed ('F' or 'C'): every report from now on is in
+  // tenths of it (the device's state is kept in °F and converted on output).
+  void set_unit(char unit) { unit_ = unit; }
   // The next cmdSeqNo and a fresh cmdId, both from the device's generator.
   std::string next_seq_no() { return std::to_string(seq_no_++); }
   std::string next_cmd_id();

@@ -102,6 +102,12 @@ void Fleet::set_all_offline(bool on) {
   all_offline_ = on;
 }
 
+void Fleet::set_unit(char unit) {
+  std::lock_guard lock(mutex_);
+  options_.unit = unit;  // for devices added later
+  for (Slot& s : slots_) s.device->set_unit(unit);
+}
+
 void Fleet::set_probes_docked(bool on) {
   std::lock_guard lock(mutex_);
   probes_docked_ = on;

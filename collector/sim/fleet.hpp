@@ -64,6 +64,9 @@ class Fleet {
   // (or of the moment the fault began). All docked: reports carry only the
   // charger stubs of every probe.
   void set_all_offline(bool on);
+  // The account's unit changed in the app: every report from now on is in
+  // tenths of `unit` ('F' or 'C'), as is every lastStatusCmd made from now on.
+  void set_unit(char unit);
   void set_probes_docked(bool on);
   // Envelopes carry serverTimeSecond and deviceTimeSecond but not the
   // millisecond fields.

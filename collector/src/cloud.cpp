@@ -229,6 +229,16 @@ void Cloud::Impl::login() {
   }
 }
 
+TemperatureUnit Cloud::Impl::refresh_unit() {
+  std::lock_guard lock(mutex);
+  try {
+    api.ensure_session();
+    return api.read_unit();
+  } catch (const tc::ApiError& e) {
+    throw cloud_error(e);
+  }
+}
+
 std::string Cloud::Impl::call(const std::string& path, const std::string& body) {
   std::lock_guard lock(mutex);
   try {
@@ -326,6 +336,7 @@ TemperatureUnit Cloud::unit() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->api.session().unit;
 }
+TemperatureUnit Cloud::refresh_unit() { return impl_->refresh_unit(); }
 int Cloud::logins() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->api.logins();

@@ -145,6 +145,42 @@ StoredSession parse_login_data(std::string_view data) {
   return session;
 }
 
+namespace {
+
+std::optional<TemperatureUnit> unit_named(const std::string& text) {
+  if (text == "C" || text == "c") return TemperatureUnit::Celsius;
+  if (text == "F" || text == "f") return TemperatureUnit::Fahrenheit;
+  return std::nullopt;
+}
+
+// temperatureUnit among the fields of `object`, or of its `setting` object.
+std::optional<TemperatureUnit> unit_in(od::object object, int depth) {
+  std::optional<TemperatureUnit> top, nested;
+  for (auto field : object) {
+    std::string_view key = field.unescaped_key();
+    od::value value = field.value();
+    if (key == "temperatureUnit")
+      top = unit_named(string_field(value));
+    else if (key == "setting" && depth == 0 && value.type() == od::json_type::object)
+      nested = unit_in(value.get_object(), depth + 1);
+  }
+  return top ? top : nested;
+}
+
+}  // namespace
+
+std::optional<TemperatureUnit> parse_setting_unit(std::string_view data) {
+  od::parser parser;
+  simdjson::padded_string padded(data);
+  try {
+    od::document doc = parser.iterate(padded);
+    if (doc.type() != od::json_type::object) return std::nullopt;
+    return unit_in(doc.get_object(), 0);
+  } catch (const simdjson::simdjson_error&) {
+    throw ApiError(ApiError::Kind::BadResponse, "", "app/user/setting/get: malformed data");
+  }
+}
+
 CertificateGrant parse_certificate_grant(std::string_view data) {
   CertificateGrant grant;
   od::parser parser;
@@ -275,10 +311,14 @@ void CloudApi::login() {
   session.email = settings_.email;
   if (session.token.empty() || session.user_id.empty())
     throw ApiError(ApiError::Kind::BadResponse, "", "login: the answer has no token or userId");
+  const bool unit_known = parse_setting_unit(data).has_value();
   session_ = session;
   state_.save_session(session_);
-  log_info("api", "logged in as user " + session_.user_id + " (temperatures in " +
-                      unit_letter(session_.unit) + ")");
+  log_info("api",
+           "logged in as user " + session_.user_id +
+               (unit_known ? std::string(" (temperatures in °") + unit_letter(session_.unit) + ")"
+                           : std::string(" (the answer names no temperature unit)")));
+  if (!unit_known) read_unit_keeping_on_failure();
 }
 
 void CloudApi::ensure_session() {
@@ -286,9 +326,47 @@ void CloudApi::ensure_session() {
   if (auto stored = state_.load_session(); stored && stored->email == settings_.email) {
     session_ = *stored;
     log_info("api", "reusing the stored session of user " + session_.user_id);
+    // The unit may have changed in the app since the session was saved.
+    read_unit_keeping_on_failure();
     return;
   }
   login();
+}
+
+TemperatureUnit CloudApi::read_unit() {
+  const std::string data = call("app/user/setting/get", "");
+  const std::optional<TemperatureUnit> unit = parse_setting_unit(data);
+  if (!unit)
+    throw ApiError(ApiError::Kind::BadResponse, "",
+                   "app/user/setting/get: the answer names no temperatureUnit (F or C)");
+  take_unit(*unit, "the account's settings");
+  return *unit;
+}
+
+void CloudApi::read_unit_keeping_on_failure() {
+  // A login inside the read (token refused) must not read again.
+  if (reading_unit_) return;
+  reading_unit_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{reading_unit_};
+  try {
+    read_unit();
+  } catch (const ApiError& e) {
+    if (e.kind == ApiError::Kind::LoginRefused) throw;
+    log_warn("api", std::string("could not read the account's temperature unit: ") + e.what() +
+                        "; keeping °" + unit_letter(session_.unit));
+  }
+}
+
+void CloudApi::take_unit(TemperatureUnit unit, const char* source) {
+  if (unit == session_.unit) return;
+  log_info("api", std::string("the account's temperature unit changed from °") +
+                      unit_letter(session_.unit) + " to °" + unit_letter(unit) + " (" + source +
+                      "); reports received from now on are read in °" + unit_letter(unit));
+  session_.unit = unit;
+  state_.save_session(session_);
 }
 
 std::string CloudApi::call(const std::string& path, const std::string& body) {

@@ -35,6 +35,7 @@ struct Cloud::Impl {
   // sends a command.
   void login();
   Credentials fetch_credentials();
+  TemperatureUnit refresh_unit();
   std::string call(const std::string& path, const std::string& body);
 
   Account account;

@@ -83,10 +83,11 @@ const std::vector<RegionGroup>& region_groups() {
 
 const std::initializer_list<const char*>& setting_names() {
   static const std::initializer_list<const char*> kNames = {
-      "THERMOMAVEN_EMAIL",     "THERMOMAVEN_PASSWORD",        "THERMOMAVEN_PASSWORD_FILE",
-      "THERMOMAVEN_REGION",    "THERMOMAVEN_API_URL",         "THERMOMAVEN_MQTT_ENDPOINT",
-      "THERMOMAVEN_CA_FILE",   "THERMOMAVEN_STATE_DIR",       "THERMOMAVEN_DB",
-      "THERMOMAVEN_LOG_LEVEL", "THERMOMAVEN_BACKOFF_BASE_MS", "THERMOMAVEN_APP_KEY"};
+      "THERMOMAVEN_EMAIL",          "THERMOMAVEN_PASSWORD",        "THERMOMAVEN_PASSWORD_FILE",
+      "THERMOMAVEN_REGION",         "THERMOMAVEN_API_URL",         "THERMOMAVEN_MQTT_ENDPOINT",
+      "THERMOMAVEN_CA_FILE",        "THERMOMAVEN_STATE_DIR",       "THERMOMAVEN_DB",
+      "THERMOMAVEN_LOG_LEVEL",      "THERMOMAVEN_BACKOFF_BASE_MS", "THERMOMAVEN_APP_KEY",
+      "THERMOMAVEN_UNIT_REFRESH_MS"};
   return kNames;
 }
 
@@ -274,6 +275,8 @@ CollectorConfig resolve_config(const Settings& flags, const Settings& env, const
     config.backoff_base_ms = positive_int(*v, "THERMOMAVEN_BACKOFF_BASE_MS");
   config.backoff_max_ms = std::max(config.backoff_base_ms, 120000);
   if (config.backoff_base_ms < 5000) config.backoff_max_ms = config.backoff_base_ms * 24;
+  if (auto v = get("THERMOMAVEN_UNIT_REFRESH_MS"))
+    config.unit_refresh_ms = positive_int(*v, "THERMOMAVEN_UNIT_REFRESH_MS");
   config.app_key = "bcd4596f1bb8419a92669c8017bf25e8";
   if (auto v = get("THERMOMAVEN_APP_KEY")) config.app_key = *v;
   return config;

@@ -38,6 +38,9 @@ struct StatusBoard {
                connect_failures = 0;
   std::optional<std::int64_t> cert_expiry_s;
   std::string last_error;
+  // The account's unit as the session last read it.
+  std::optional<TemperatureUnit> account_unit;
+  std::int64_t account_unit_read_ms = 0;
   bool dirty = true;
 };
 
@@ -50,13 +53,15 @@ class LiveCollector::Impl {
         db_(config.db_path),
         cloud_(client::account_from_config(config)),
         session_(cloud_, client::SessionOptions{.backoff_base_ms = config.backoff_base_ms,
-                                                .backoff_max_ms = config.backoff_max_ms}),
+                                                .backoff_max_ms = config.backoff_max_ms,
+                                                .unit_refresh_ms = config.unit_refresh_ms}),
         queue_(20000, 32u << 20) {
     // Paho's thread only enqueues; the writer thread parses and stores.
     session_.on_raw_message([this](std::string_view topic, std::string_view payload) {
-      queue_.push(topic, payload, now_ms());
+      queue_.push(topic, payload, now_ms(), session_.unit());
     });
     session_.on_state([this](const client::SessionEvent& event) { take_state(event); });
+    session_.on_unit([this](TemperatureUnit unit) { take_unit(unit); });
   }
 
   int run();
@@ -66,6 +71,7 @@ class LiveCollector::Impl {
  private:
   // The session's thread: its state and counters go on the status board.
   void take_state(const client::SessionEvent& event);
+  void take_unit(TemperatureUnit unit);
   void set_error(const std::string& error);
 
   // Writer thread.
@@ -78,6 +84,7 @@ class LiveCollector::Impl {
                            StorageRetry& retry, const IngestStats& after, const IngestStats& before,
                            bool closing);
   void clear_storage_error();
+  void store_account_unit(storage::ReadingWriter& writer);
   CollectorStatus status_snapshot(const Ingestor& ingestor);
 
   CollectorConfig config_;
@@ -87,16 +94,10 @@ class LiveCollector::Impl {
   std::string session_error_;  // the session's last error as copied; under status_.mutex
   MessageQueue queue_;
   StatusBoard status_;
-  std::atomic<TemperatureUnit> unit_{TemperatureUnit::Fahrenheit};
-  std::atomic<bool> unit_known_{false};
 };
 
 void LiveCollector::Impl::take_state(const client::SessionEvent& event) {
   const client::SessionStats stats = session_.stats();
-  if (event.state == client::SessionState::Connecting) {
-    unit_ = cloud_.unit();  // known once the session logged in
-    unit_known_ = true;
-  }
   std::lock_guard lock(status_.mutex);
   status_.state = client::state_name(event.state);
   status_.connected = stats.connected;
@@ -113,6 +114,14 @@ void LiveCollector::Impl::take_state(const client::SessionEvent& event) {
     if (!stats.last_error.empty() || status_.last_error.rfind("storage: ", 0) != 0)
       status_.last_error = stats.last_error;
   }
+  status_.dirty = true;
+}
+
+// The session read the account's unit: the database keeps it for `serve`.
+void LiveCollector::Impl::take_unit(TemperatureUnit unit) {
+  std::lock_guard lock(status_.mutex);
+  status_.account_unit = unit;
+  status_.account_unit_read_ms = now_ms();
   status_.dirty = true;
 }
 
@@ -179,6 +188,7 @@ CollectorStatus LiveCollector::Impl::live_status() {
 // and device topics went out the first time.
 void LiveCollector::Impl::ingest(const ReceivedMessage& message, Ingestor& ingestor, bool again) {
   ParseError error;
+  ingestor.parser().set_unit(message.unit);
   const Message* parsed =
       ingestor.ingest_payload(message.topic, message.payload, message.receive_ms, error);
   if (again) return;
@@ -230,7 +240,6 @@ void LiveCollector::Impl::write_loop() {
     }
     retry.count_dropped(unstored.keep(fresh));
     if (open && !retry.due()) continue;
-    if (unit_known_) ingestor.parser().set_unit(unit_.load());
     const IngestStats before = ingestor.stats();
     try {
       store_batch(unstored, ingestor, writer, retry, !open, last_status);
@@ -264,6 +273,7 @@ void LiveCollector::Impl::store_batch(const UnstoredMessages& batch, Ingestor& i
     CollectorStatus status = status_snapshot(ingestor);
     retry.add_counters(status, ingestor.stats());
     writer.write(status);
+    store_account_unit(writer);
   }
   if (status_due || !messages.empty()) writer.commit();
   if (status_due) last_status = Clock::now();
@@ -294,6 +304,19 @@ void LiveCollector::Impl::after_storage_error(const storage::StorageError& e,
     log_error("store", "storage: " + std::to_string(count) +
                            " message(s) could not be stored before the stop and are lost");
   }
+}
+
+// The account's unit as the session last read it, written with every status
+// (one small row), so that a batch that failed to commit loses nothing.
+void LiveCollector::Impl::store_account_unit(storage::ReadingWriter& writer) {
+  std::optional<TemperatureUnit> unit;
+  std::int64_t read_ms = 0;
+  {
+    std::lock_guard lock(status_.mutex);
+    unit = status_.account_unit;
+    read_ms = status_.account_unit_read_ms;
+  }
+  if (unit) writer.write_account_unit(*unit, read_ms);
 }
 
 // The storage failure is over: it is no longer the collector's last error.

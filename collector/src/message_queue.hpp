@@ -12,12 +12,17 @@
 #include <string_view>
 #include <vector>
 
+#include "thermomaven/storage/records.hpp"
+
 namespace thermomaven::collector {
 
 struct ReceivedMessage {
   std::string topic;
   std::string payload;
   std::int64_t receive_ms = 0;
+  // The account's unit when it arrived: a report is read in the unit in
+  // force when it was received, even if the unit changes before it is stored.
+  TemperatureUnit unit = TemperatureUnit::Fahrenheit;
 };
 
 class MessageQueue {
@@ -26,13 +31,14 @@ class MessageQueue {
       : max_messages_(max_messages), max_bytes_(max_bytes) {}
 
   // False (and counted) when the queue is full or closed.
-  bool push(std::string_view topic, std::string_view payload, std::int64_t receive_ms) {
+  bool push(std::string_view topic, std::string_view payload, std::int64_t receive_ms,
+            TemperatureUnit unit = TemperatureUnit::Fahrenheit) {
     std::lock_guard lock(mutex_);
     if (closed_ || items_.size() >= max_messages_ || bytes_ + payload.size() > max_bytes_) {
       ++dropped_;
       return false;
     }
-    items_.push_back({std::string(topic), std::string(payload), receive_ms});
+    items_.push_back({std::string(topic), std::string(payload), receive_ms, unit});
     bytes_ += payload.size();
     ready_.notify_one();
     return true;

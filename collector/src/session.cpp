@@ -2,6 +2,7 @@
 // that calls run() drives certificates, connection, subscriptions, renewal
 // and reconnect backoff; Paho's thread delivers messages to the callbacks.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -225,6 +226,9 @@ struct Session::Impl {
   void request_device_lists();
   bool wait_backoff(std::int64_t delay_ms, const std::string& why);
   void take_device_topics(const ControlEvent& event);
+  void take_unit(TemperatureUnit now);
+  void refresh_unit_if_due();
+  Clock::time_point unit_refresh_deadline() const;
   void set_state(SessionState state, const std::string& detail = "");
   void set_error(const std::string& error);
   template <typename Change>
@@ -244,6 +248,7 @@ struct Session::Impl {
   std::function<void(const UnknownMessage&)> on_unknown;
   std::function<void(std::string_view, std::string_view)> on_raw_message;
   std::function<void(const SessionEvent&)> on_state;
+  std::function<void(TemperatureUnit)> on_unit;
 
   std::atomic<bool> stopping{false};
   std::mutex running_mutex;
@@ -254,6 +259,10 @@ struct Session::Impl {
   SessionState state = SessionState::Starting;
   std::thread thread;
   int result = 0;
+
+  // The unit reports are read in: written by the control thread, read by
+  // the MQTT thread for each message.
+  std::atomic<TemperatureUnit> unit{TemperatureUnit::Fahrenheit};
 
   // MQTT thread only (one connection at a time).
   tc::MessageParser parser;
@@ -266,6 +275,7 @@ struct Session::Impl {
   bool ever_connected = false;
   std::set<std::string> wanted_topics;                 // user topics and every device topic seen
   std::set<std::string> subscribed, pending, refused;  // on the current connection
+  std::optional<Clock::time_point> next_unit_read;     // set once the unit is first known
 };
 
 void Session::Impl::deliver(std::string_view topic, std::string_view payload, bool user_topic) {
@@ -273,6 +283,7 @@ void Session::Impl::deliver(std::string_view topic, std::string_view payload, bo
   // Device lists (user topic) are always read: they name the topics to follow.
   if (!user_topic && !typed_wanted()) return;
   tc::ParseError error;
+  parser.set_unit(unit.load(std::memory_order_relaxed));
   if (!parser.parse_payload(topic, payload, now_ms(), message, error)) {
     call_safely(on_unknown, "unknown message",
                 UnknownMessage{std::string(topic), "", std::string(payload)});
@@ -308,6 +319,29 @@ void Session::Impl::deliver_device_list(const tc::Message& list) {
   events.push(std::move(event));
   if (on_device_list)
     call_safely(on_device_list, "device list", DeviceList{list.devices, list.latest_reports});
+}
+
+// The account's unit, as just read: reports received from now on use it.
+void Session::Impl::take_unit(TemperatureUnit now) {
+  unit.store(now, std::memory_order_relaxed);
+  call_safely(on_unit, "unit", now);
+}
+
+Clock::time_point Session::Impl::unit_refresh_deadline() const {
+  return next_unit_read.value_or(Clock::time_point::max());
+}
+
+// Reads the account's unit again when it is due. A failure is logged and
+// keeps the current unit; it is tried again at the next interval.
+void Session::Impl::refresh_unit_if_due() {
+  if (options.unit_refresh_ms <= 0 || !next_unit_read || Clock::now() < *next_unit_read) return;
+  next_unit_read = Clock::now() + std::chrono::milliseconds(options.unit_refresh_ms);
+  try {
+    take_unit(cloud.refresh_unit());
+  } catch (const CloudError& e) {
+    tc::log_warn("api", std::string("could not read the account's temperature unit: ") + e.what() +
+                            "; keeping °" + unit_letter(unit.load()));
+  }
 }
 
 void Session::Impl::set_state(SessionState new_state, const std::string& detail) {
@@ -364,6 +398,10 @@ void Session::Impl::fetch_credentials() {
   });
   credentials = std::move(fresh);
   need_credentials = false;
+  // Logged in: the unit is the login's, or the one read for a saved session.
+  take_unit(credentials->unit);
+  if (!next_unit_read && options.unit_refresh_ms > 0)
+    next_unit_read = Clock::now() + std::chrono::milliseconds(options.unit_refresh_ms);
 }
 
 // Both REST device-list calls, with an empty body: one client found that
@@ -396,8 +434,6 @@ void Session::Impl::subscribe_missing(Connection& connection) {
 
 Session::Impl::Outcome Session::Impl::connect_and_follow(tc::Backoff& backoff) {
   const std::string where = cloud.broker.host + ":" + std::to_string(cloud.broker.port);
-  // No connection exists now, so no MQTT thread is parsing.
-  parser.set_unit(credentials->unit);
   Connection connection(*this, ++generation, *credentials);
   subscribed.clear();
   pending.clear();
@@ -469,9 +505,10 @@ Session::Impl::Outcome Session::Impl::follow(Connection& connection) {
   subscribe_missing(connection);
   while (!stopping) {
     auto deadline = Clock::now() + std::chrono::seconds(30);
-    deadline = std::min({deadline, retry_refused_at, device_lists_at});
+    deadline = std::min({deadline, retry_refused_at, device_lists_at, unit_refresh_deadline()});
     auto event = events.wait_until(deadline);
     if (stopping) break;
+    refresh_unit_if_due();
     if (credentials && now_ms() / 1000 >= credentials->renew_at_s) {
       tc::log_info("mqtt", "client certificate is due for renewal");
       need_credentials = true;
@@ -627,6 +664,9 @@ void Session::on_raw_message(
 void Session::on_state(std::function<void(const SessionEvent&)> callback) {
   impl_->on_state = std::move(callback);
 }
+void Session::on_unit(std::function<void(TemperatureUnit)> callback) {
+  impl_->on_unit = std::move(callback);
+}
 
 int Session::run() { return impl_->run(); }
 
@@ -641,6 +681,8 @@ int Session::wait() {
   if (impl_->thread.joinable()) impl_->thread.join();
   return impl_->result;
 }
+
+TemperatureUnit Session::unit() const { return impl_->unit.load(std::memory_order_relaxed); }
 
 SessionStats Session::stats() const {
   std::lock_guard lock(impl_->stats_mutex);

@@ -21,6 +21,8 @@ enum Family : std::size_t {
   kDeviceBattery,
   kDeviceRssi,
   kDeviceLastReport,
+  kDeviceInfo,
+  kDeviceBatteryStatus,
   kProbeTemperature,
   kProbeTarget,
   kProbeBattery,
@@ -44,6 +46,7 @@ enum Family : std::size_t {
   kConnectFailures,
   kSubscribeRefused,
   kStorageErrors,
+  kAccountUnit,
   kBuildInfo,
   kFamilyCount,
 };
@@ -61,6 +64,11 @@ constexpr FamilySpec kSpecs[kFamilyCount] = {
     {"thermomaven_device_wifi_rssi_dbm", MetricType::Gauge, "Wi-Fi signal strength in dBm."},
     {"thermomaven_device_last_report_timestamp_seconds", MetricType::Gauge,
      "Time of the device's newest stored status report."},
+    {"thermomaven_device_info", MetricType::Gauge,
+     "Always 1; labels carry the base station's connection (connectStatus: both, wifi, ble), "
+     "volume (high, medium, quiet) and whether its Wi-Fi is configured, as last reported."},
+    {"thermomaven_device_battery_status", MetricType::Gauge,
+     "1 for the base station's current batteryStatus, 0 for the other known ones."},
     {"thermomaven_probe_temperature_celsius", MetricType::Gauge,
      "Probe temperature by sensor: food (the reported food temperature), t1 (tip) to t5, ambient."},
     {"thermomaven_probe_target_temperature_celsius", MetricType::Gauge,
@@ -101,6 +109,9 @@ constexpr FamilySpec kSpecs[kFamilyCount] = {
      "Subscriptions the broker refused."},
     {"thermomaven_storage_errors_total", MetricType::Counter,
      "Batches the database refused, by kind (disk_full, locked, read_only, ...)."},
+    {"thermomaven_account_temperature_unit_info", MetricType::Gauge,
+     "Always 1; the unit label is the account's temperature unit (F or C) as the collector last "
+     "read it. Temperatures here are always in Celsius."},
     {"thermomaven_build_info", MetricType::Gauge, "Always 1; the version label names the build."},
 };
 
@@ -157,6 +168,17 @@ std::optional<int> as_int(const std::optional<bool>& flag) {
   return *flag ? 1 : 0;
 }
 
+// 1 for `current`, 0 for each other known value; an unknown current value is
+// listed too. Nothing when `current` is empty (never reported).
+void add_state_set(Scrape& s, Family family, const Labels& labels, const char* label,
+                   const std::vector<std::string>& known, const std::string& current) {
+  if (current.empty()) return;
+  for (const std::string& value : known)
+    s.add(family, with(labels, label, value), value == current);
+  if (std::find(known.begin(), known.end(), current) == known.end())
+    s.add(family, with(labels, label, current), 1);
+}
+
 void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
                const storage::DeviceSnapshot::Probe& probe) {
   const ProbeSample& v = probe.values;
@@ -171,20 +193,24 @@ void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
   s.add_if(kProbeElapsed, labels, v.elapsed_s);
   s.add_if(kProbeRemaining, labels, v.remaining_s);
   s.add_if(kProbeCooking, labels, as_int(v.cooking));
-  if (!v.state.empty()) {
-    for (const std::string& state : kKnownProbeStates)
-      s.add(kProbeState, with(labels, "state", state), state == v.state ? 1 : 0);
-    if (std::find(kKnownProbeStates.begin(), kKnownProbeStates.end(), v.state) ==
-        kKnownProbeStates.end())
-      s.add(kProbeState, with(labels, "state", v.state), 1);
-  }
+  add_state_set(s, kProbeState, labels, "state", kKnownProbeStates, v.state);
   s.add_if(kProbeOverheat, labels, as_int(v.overheat));
   if (probe.cook) {
     Labels info = with(labels, "cook_uuid", probe.cook->cook_uuid);
     info.push_back({"notes", probe.cook->notes.value_or("")});
     info.push_back({"mode", probe.cook->mode});
+    info.push_back({"start_client", probe.cook->start_client});
     s.add(kProbeCookInfo, info, 1);
   }
+}
+
+// The base station's settings, shown once any of them is known.
+void add_device_info(Scrape& s, const Labels& labels, const storage::DeviceSnapshot& d) {
+  if (d.connect_status.empty() && d.volume.empty() && !d.has_wifi_config) return;
+  Labels info = with(labels, "connect_status", d.connect_status);
+  info.push_back({"volume", d.volume});
+  info.push_back({"wifi_configured", d.has_wifi_config ? (*d.has_wifi_config ? "1" : "0") : ""});
+  s.add(kDeviceInfo, info, 1);
 }
 
 void add_device(Scrape& s, const storage::DeviceSnapshot& d, std::int64_t now_ms,
@@ -196,8 +222,10 @@ void add_device(Scrape& s, const storage::DeviceSnapshot& d, std::int64_t now_ms
   // A report without globalStatus still shows the device is talking.
   s.add(kDeviceUp, labels, fresh && d.online.value_or(true) ? 1 : 0);
   if (reported) s.add(kDeviceLastReport, labels, static_cast<double>(d.report_ms) / 1000.0);
+  add_device_info(s, labels, d);
   if (!fresh) return;
   s.add_if(kDeviceBattery, labels, d.battery_pct, 0.01);
+  add_state_set(s, kDeviceBatteryStatus, labels, "status", kKnownBatteryStatuses, d.battery_status);
   s.add_if(kDeviceRssi, labels, d.wifi_rssi_dbm);
   for (const auto& probe : d.probes) add_probe(s, labels, d.unit, probe);
 }
@@ -240,25 +268,28 @@ void add_collector(Scrape& s, const CollectorStatus& c) {
 
 }  // namespace
 
-const std::vector<std::string> kKnownProbeStates = {"cooking", "charged", "idle", "done",
-                                                    "resting"};
+// protocol.md: "cooking" and "charged" are seen; the others are presumed.
+const std::vector<std::string> kKnownProbeStates = {"cooking", "charged", "idle",
+                                                    "removed", "done",    "resting"};
+
+const std::vector<std::string> kKnownBatteryStatuses = {"normal", "low", "charging"};
 
 const char* logger_version() { return TM_VERSION; }
 
-std::string render_metrics(const std::vector<storage::DeviceSnapshot>& devices,
-                           const std::optional<CollectorStatus>& collector, std::int64_t now_ms,
+std::string render_metrics(const storage::LatestState& state, std::int64_t now_ms,
                            const MetricsOptions& options) {
   Scrape scrape;
-  for (const auto& device : devices) add_device(scrape, device, now_ms, options);
-  if (collector) add_collector(scrape, *collector);
+  for (const auto& device : state.devices) add_device(scrape, device, now_ms, options);
+  if (state.collector) add_collector(scrape, *state.collector);
+  if (state.account_unit)
+    scrape.add(kAccountUnit, {{"unit", std::string(1, unit_letter(state.account_unit->unit))}}, 1);
   scrape.add(kBuildInfo, {{"version", logger_version()}}, 1);
   return scrape.text();
 }
 
 std::string scrape_metrics(storage::CookReader& reader, std::int64_t now_ms,
                            const MetricsOptions& options) {
-  const storage::LatestState state = reader.latest_state();
-  return render_metrics(state.devices, state.collector, now_ms, options);
+  return render_metrics(reader.latest_state(), now_ms, options);
 }
 
 }  // namespace thermomaven::exporter

@@ -12,7 +12,8 @@ namespace {
 constexpr const char* kCookColumns =
     "SELECT c.cook_uuid, d.device_id, coalesce(d.name, ''), coalesce(d.model, ''), c.probe, "
     "c.unit, c.first_ms, c.last_ms, c.readings, c.max_tenths, c.target_tenths, c.notes, "
-    "coalesce(c.mode, ''), c.ended_ms, coalesce(c.end_reason, '') "
+    "coalesce(c.mode, ''), c.ended_ms, coalesce(c.end_reason, ''), "
+    "coalesce(c.start_client, ''), coalesce(c.set_params, '') "
     "FROM cooks c JOIN devices d ON d.id = c.device ";
 
 CookSession cook_from_row(SQLite::Statement& s) {
@@ -33,6 +34,8 @@ CookSession cook_from_row(SQLite::Statement& s) {
   c.mode = col(12).getString();
   if (!col(13).isNull()) c.ended_ms = col(13).getInt64();
   c.end_reason = col(14).getString();
+  c.start_client = col(15).getString();
+  c.set_params = col(16).getString();
   return c;
 }
 
@@ -80,8 +83,9 @@ std::vector<DeviceSnapshot> read_snapshots(SQLite::Database& db) {
   const auto names = state_names(db);
   std::vector<DeviceSnapshot> devices;
   SQLite::Statement list(db,
-                         "SELECT id, device_id, coalesce(name, ''), coalesce(model, '') "
-                         "FROM devices ORDER BY device_id");
+                         "SELECT id, device_id, coalesce(name, ''), coalesce(model, ''), "
+                         "coalesce(battery_status, ''), coalesce(connect_status, ''), "
+                         "coalesce(volume, ''), has_wifi_config FROM devices ORDER BY device_id");
   SQLite::Statement latest(db,
                            "SELECT ts_ms, probes FROM reports WHERE device = ? "
                            "ORDER BY ts_ms DESC LIMIT 1");
@@ -95,6 +99,10 @@ std::vector<DeviceSnapshot> read_snapshots(SQLite::Database& db) {
     d.device_id = list.getColumn(1).getString();
     d.name = list.getColumn(2).getString();
     d.model = list.getColumn(3).getString();
+    d.battery_status = list.getColumn(4).getString();
+    d.connect_status = list.getColumn(5).getString();
+    d.volume = list.getColumn(6).getString();
+    if (!list.getColumn(7).isNull()) d.has_wifi_config = list.getColumn(7).getInt() != 0;
     latest.bind(1, id);
     if (latest.executeStep()) {
       d.report_ms = latest.getColumn(0).getInt64();
@@ -141,6 +149,14 @@ std::optional<CollectorStatus> read_collector_status(SQLite::Database& db) {
     status.counters[{counters.getColumn(0).getString(), counters.getColumn(1).getString()}] =
         counters.getColumn(2).getInt64();
   return status;
+}
+
+std::optional<AccountUnit> read_account_unit(SQLite::Database& db) {
+  SQLite::Statement s(db, "SELECT temperature_unit, unit_read_ms FROM account WHERE id = 1");
+  if (!s.executeStep()) return std::nullopt;
+  return AccountUnit{
+      s.getColumn(0).getString() == "C" ? TemperatureUnit::Celsius : TemperatureUnit::Fahrenheit,
+      s.getColumn(1).getInt64()};
 }
 
 }  // namespace
@@ -211,11 +227,17 @@ std::optional<CollectorStatus> CookReader::collector_status() {
                  [&] { return read_collector_status(db_.sql()); });
 }
 
+std::optional<AccountUnit> CookReader::account_unit() {
+  return reading(db_.sql(), "could not read the account's unit",
+                 [&] { return read_account_unit(db_.sql()); });
+}
+
 LatestState CookReader::latest_state() {
   return reading(db_.sql(), "could not read the latest state", [&] {
     LatestState state;
     state.devices = read_snapshots(db_.sql());
     state.collector = read_collector_status(db_.sql());
+    state.account_unit = read_account_unit(db_.sql());
     return state;
   });
 }

@@ -34,10 +34,51 @@ std::int32_t convert_tenths(std::int32_t tenths, TemperatureUnit from, Temperatu
   return static_cast<std::int32_t>(std::lround(degrees * 10.0));
 }
 
+// The base station's latest state and settings (the report-level fields
+// of protocol.md other than battery and signal, which every report keeps).
+struct BaseState {
+  std::string battery_status, connect_status, volume;
+  std::optional<bool> has_wifi_config;
+  std::optional<std::int64_t> time_ms;  // of the report they came from
+
+  // Takes what a report at least as new as the last one says; a field the
+  // report lacks keeps its last known value. True when something changed.
+  bool take(const StatusReport& r) {
+    if (time_ms && r.time_ms < *time_ms) return false;
+    const bool says_something = !r.battery_status.empty() || !r.connect_status.empty() ||
+                                !r.volume.empty() || r.has_wifi_config;
+    if (!says_something) return false;
+    auto keep = [](std::string& field, const std::string& value) {
+      if (!value.empty()) field = value;
+    };
+    keep(battery_status, r.battery_status);
+    keep(connect_status, r.connect_status);
+    keep(volume, r.volume);
+    if (r.has_wifi_config) has_wifi_config = r.has_wifi_config;
+    time_ms = r.time_ms;
+    return true;
+  }
+};
+
+// A probe moved into a report stored in another unit (the account's unit
+// changed between two reports with the same time) takes that report's unit:
+// a stored report has one unit for all its values.
+void convert_probe(StoredProbe& p, TemperatureUnit from, TemperatureUnit to) {
+  if (from == to) return;
+  auto convert = [&](std::optional<std::int32_t>& t) {
+    if (t) t = convert_tenths(*t, from, to);
+  };
+  convert(p.temperature);
+  for (auto& zone : p.zones) convert(zone);
+  convert(p.ambient);
+  convert(p.target);
+}
+
 struct DeviceRow {
   std::int64_t id = 0;
   std::string model;
   std::int64_t last_report_ms = 0;
+  BaseState base;
   bool dirty = false;
 };
 
@@ -47,7 +88,7 @@ struct CookRow {
   std::int64_t device = 0;
   int probe = 0;
   TemperatureUnit unit = TemperatureUnit::Fahrenheit;
-  std::string mode, notes, serial;
+  std::string mode, notes, serial, start_client, set_params;
   std::int64_t first_ms = 0, last_ms = 0, readings = 0;
   std::optional<std::int32_t> max_tenths, target_tenths;
   std::optional<std::int64_t> target_ms, ended_ms;
@@ -77,12 +118,16 @@ class ReadingWriter::Impl {
                        "INSERT OR IGNORE INTO reports (device, ts_ms, probes) VALUES (?, ?, ?)"),
         select_report_(sql_, "SELECT probes FROM reports WHERE device = ? AND ts_ms = ?"),
         update_report_(sql_, "UPDATE reports SET probes = ? WHERE device = ? AND ts_ms = ?"),
-        select_device_(sql_, "SELECT id, model, last_report_ms FROM devices WHERE device_id = ?"),
+        select_device_(sql_,
+                       "SELECT id, model, last_report_ms, coalesce(battery_status, ''), "
+                       "coalesce(connect_status, ''), coalesce(volume, ''), has_wifi_config, "
+                       "base_state_ms FROM devices WHERE device_id = ?"),
         insert_device_(sql_, "INSERT INTO devices (device_id, model) VALUES (?, ?)"),
         update_device_(
             sql_,
             "UPDATE devices SET model = ?, last_report_ms = max(coalesce(last_report_ms, "
-            "0), ?) WHERE id = ?"),
+            "0), ?), battery_status = ?, connect_status = ?, volume = ?, has_wifi_config = ?, "
+            "base_state_ms = ? WHERE id = ?"),
         list_device_(sql_,
                      "UPDATE devices SET name = coalesce(?, name), model = coalesce(?, model), "
                      "serial = coalesce(?, serial), listed = 1 WHERE id = ?"),
@@ -91,7 +136,8 @@ class ReadingWriter::Impl {
         select_cook_(sql_,
                      "SELECT id, device, probe, unit, coalesce(mode, ''), coalesce(notes, ''), "
                      "coalesce(probe_serial, ''), first_ms, last_ms, readings, max_tenths, "
-                     "target_tenths, target_ms, ended_ms, coalesce(end_reason, '') "
+                     "target_tenths, target_ms, ended_ms, coalesce(end_reason, ''), "
+                     "coalesce(start_client, ''), coalesce(set_params, '') "
                      "FROM cooks WHERE cook_uuid = ?"),
         insert_cook_(sql_,
                      "INSERT INTO cooks (cook_uuid, device, probe, unit, first_ms, last_ms) "
@@ -99,7 +145,8 @@ class ReadingWriter::Impl {
         update_cook_(sql_,
                      "UPDATE cooks SET mode = ?, notes = ?, probe_serial = ?, first_ms = ?, "
                      "last_ms = ?, readings = ?, max_tenths = ?, target_tenths = ?, target_ms = ?, "
-                     "ended_ms = ?, end_reason = ? WHERE id = ?"),
+                     "ended_ms = ?, end_reason = ?, start_client = ?, set_params = ? "
+                     "WHERE id = ?"),
         latest_cook_on_probe_(sql_,
                               "SELECT cook_uuid FROM cooks WHERE device = ? AND probe = ? "
                               "ORDER BY last_ms DESC LIMIT 1") {}
@@ -125,6 +172,7 @@ class ReadingWriter::Impl {
       device.last_report_ms = std::max(device.last_report_ms, report.time_ms);
       device.dirty = true;
     }
+    if (device.base.take(report)) device.dirty = true;
     if (++pending_ >= options_.batch_size) commit();
     return outcome;
   }
@@ -161,6 +209,16 @@ class ReadingWriter::Impl {
       counter.bind(3, value);
       run(counter);
     }
+  }
+
+  void write_account_unit(TemperatureUnit unit, std::int64_t read_ms) {
+    begin_if_needed();
+    SQLite::Statement s(sql_,
+                        "INSERT OR REPLACE INTO account (id, temperature_unit, unit_read_ms) "
+                        "VALUES (1, ?, ?)");
+    s.bind(1, std::string(1, unit_letter(unit)));
+    s.bind(2, read_ms);
+    s.exec();
   }
 
   void commit() {
@@ -290,6 +348,7 @@ class ReadingWriter::Impl {
                       [&](const StoredProbe& e) { return e.probe == stored_.probes[i].probe; });
       if (known || existing.probes.size() >= 255) continue;
       existing.probes.push_back(stored_.probes[i]);
+      convert_probe(existing.probes.back(), stored_.unit, existing.unit);
       is_new[i] = added = true;
     }
     if (!added) return;
@@ -309,6 +368,13 @@ class ReadingWriter::Impl {
         row.id = select_device_.getColumn(0).getInt64();
         row.model = select_device_.getColumn(1).getString();
         row.last_report_ms = select_device_.getColumn(2).getInt64();
+        row.base.battery_status = select_device_.getColumn(3).getString();
+        row.base.connect_status = select_device_.getColumn(4).getString();
+        row.base.volume = select_device_.getColumn(5).getString();
+        if (!select_device_.getColumn(6).isNull())
+          row.base.has_wifi_config = select_device_.getColumn(6).getInt() != 0;
+        if (!select_device_.getColumn(7).isNull())
+          row.base.time_ms = select_device_.getColumn(7).getInt64();
         select_device_.reset();
       } else {
         select_device_.reset();
@@ -356,6 +422,8 @@ class ReadingWriter::Impl {
     c.target_ms = opt64(12);
     c.ended_ms = opt64(13);
     c.end_reason = col(14).getString();
+    c.start_client = col(15).getString();
+    c.set_params = col(16).getString();
     select_cook_.reset();
     return &c;
   }
@@ -429,6 +497,8 @@ class ReadingWriter::Impl {
       if (!p.mode.empty()) cook->mode = p.mode;
       if (p.has_notes) cook->notes = p.notes;
       if (!p.serial.empty()) cook->serial = p.serial;
+      if (!p.start_client.empty()) cook->start_client = p.start_client;
+      if (!p.set_params_json.empty()) cook->set_params = p.set_params_json;
     }
     cook->dirty = true;
     follow_probe(device, p.probe, *cook, time_ms);
@@ -472,7 +542,9 @@ class ReadingWriter::Impl {
       bind_optional(update_cook_, 9, c.target_ms);
       bind_optional(update_cook_, 10, c.ended_ms);
       bind_text_or_null(update_cook_, 11, c.end_reason);
-      update_cook_.bind(12, c.id);
+      bind_text_or_null(update_cook_, 12, c.start_client);
+      bind_text_or_null(update_cook_, 13, c.set_params);
+      update_cook_.bind(14, c.id);
       run(update_cook_);
       c.dirty = false;
     }
@@ -480,7 +552,12 @@ class ReadingWriter::Impl {
       if (!d.dirty) continue;
       bind_text_or_null(update_device_, 1, d.model);
       update_device_.bind(2, d.last_report_ms);
-      update_device_.bind(3, d.id);
+      bind_text_or_null(update_device_, 3, d.base.battery_status);
+      bind_text_or_null(update_device_, 4, d.base.connect_status);
+      bind_text_or_null(update_device_, 5, d.base.volume);
+      bind_optional(update_device_, 6, d.base.has_wifi_config);
+      bind_optional(update_device_, 7, d.base.time_ms);
+      update_device_.bind(8, d.id);
       run(update_device_);
       d.dirty = false;
     }
@@ -549,6 +626,16 @@ void ReadingWriter::write(const CollectorStatus& status) {
   } catch (const SQLite::Exception& e) {
     impl_->rollback();
     throw StorageError(std::string("could not store collector status: ") + e.what(),
+                       StorageError::kind_of_sqlite_code(e.getExtendedErrorCode()));
+  }
+}
+
+void ReadingWriter::write_account_unit(TemperatureUnit unit, std::int64_t read_ms) {
+  try {
+    impl_->write_account_unit(unit, read_ms);
+  } catch (const SQLite::Exception& e) {
+    impl_->rollback();
+    throw StorageError(std::string("could not store the account's unit: ") + e.what(),
                        StorageError::kind_of_sqlite_code(e.getExtendedErrorCode()));
   }
 }

@@ -283,3 +283,39 @@ TEST_CASE("command_body: the envelope of protocol.md for each command") {
         R"({"deviceId":"dev1","deviceType":"thermometer","cmdType":"WT11:setting:modify",)"
         R"("cmdId":"01","cmdData":{"volume":"quiet"}})");
 }
+
+TEST_CASE("Session: the unit is read again while running; later reports carry the new one") {
+  TempDir dir;
+  Sim sim(dir.file("sim"), {"--no-offline"});
+  client::Cloud cloud(sim_account(sim, dir));
+  client::SessionOptions options;
+  options.backoff_base_ms = 200;
+  options.unit_refresh_ms = 500;
+  client::Session session(cloud, options);
+  Received received;
+  received.attach(session);
+  std::vector<thermomaven::TemperatureUnit> units;  // on the control thread
+  session.on_unit([&](thermomaven::TemperatureUnit unit) {
+    std::lock_guard lock(received.mutex);
+    units.push_back(unit);
+  });
+  session.start();
+  REQUIRE(wait_until([&] { return received.report_count() >= 5; }, 30));
+  CHECK(session.unit() == thermomaven::TemperatureUnit::Fahrenheit);
+  sim.control("unit?to=C");
+  REQUIRE(wait_until([&] { return session.unit() == thermomaven::TemperatureUnit::Celsius; }, 20));
+  const std::size_t at_change = received.report_count();
+  REQUIRE(wait_until([&] { return received.report_count() >= at_change + 5; }, 30));
+  session.stop();
+  CHECK(session.wait() == 0);
+  CHECK(cloud.unit() == thermomaven::TemperatureUnit::Celsius);
+  std::lock_guard lock(received.mutex);
+  CHECK(received.reports.front().unit == thermomaven::TemperatureUnit::Fahrenheit);
+  CHECK(received.reports.back().unit == thermomaven::TemperatureUnit::Celsius);
+  // Read at login, then every half second: F first, C last.
+  REQUIRE(units.size() >= 3);
+  CHECK(units.front() == thermomaven::TemperatureUnit::Fahrenheit);
+  CHECK(units.back() == thermomaven::TemperatureUnit::Celsius);
+  // A direct read agrees.
+  CHECK(cloud.refresh_unit() == thermomaven::TemperatureUnit::Celsius);
+}

@@ -422,3 +422,54 @@ TEST_CASE(
   CHECK_FALSE(parser.parse_payload("t", "{\"cmdType\":", 1, m, e));
   CHECK(e.reason == "not_json");
 }
+
+TEST_CASE("The base station's settings are read from the report: battery, connection, volume") {
+  const Parsed p = parse_line(envelope(
+      R"({"globalStatus":"online","batteryStatus":"charging","batteryValue":25,"wifiRssi":-30,)"
+      R"("hasWifiConfig":true,"connectStatus":"ble","volume":"quiet","probes":[)" +
+      kProbe + "]}"));
+  REQUIRE(p.ok);
+  const StatusReport& r = p.message.report;
+  CHECK(r.battery_status == "charging");
+  CHECK(r.connect_status == "ble");
+  CHECK(r.volume == "quiet");
+  CHECK(r.has_wifi_config == true);
+  CHECK(r.battery_pct == 25);
+  REQUIRE(r.probes.size() == 1);
+  CHECK(r.probes[0].temperature == 1860);
+
+  SECTION("absent, of the wrong type or absurdly long: unknown, and the rest is kept") {
+    const Parsed q =
+        parse_line(envelope(R"({"batteryStatus":7,"hasWifiConfig":"yes","connectStatus":null,)"
+                            R"("volume":")" +
+                            std::string(100, 'x') + R"(","probes":[)" + kProbe + "]}"));
+    REQUIRE(q.ok);
+    CHECK(q.message.report.battery_status.empty());
+    CHECK_FALSE(q.message.report.has_wifi_config.has_value());
+    CHECK(q.message.report.connect_status.empty());
+    CHECK(q.message.report.volume.empty());
+    CHECK(q.message.report.probes.size() == 1);
+  }
+  SECTION("an unknown value is kept as sent: it may be a real one protocol.md does not list") {
+    const Parsed q = parse_line(envelope(R"({"volume":"loud","probes":[]})"));
+    REQUIRE(q.ok);
+    CHECK(q.message.report.volume == "loud");
+    CHECK(q.message.report.battery_status.empty());
+  }
+}
+
+TEST_CASE("A parser reused for the next report forgets the settings of the one before") {
+  MessageParser parser;
+  Message message;
+  ParseError error;
+  const std::string first = envelope(
+      R"({"batteryStatus":"low","connectStatus":"wifi","volume":"high","hasWifiConfig":false,"probes":[]})");
+  REQUIRE(parser.parse_payload("device/WT11/1/pub", first, 5, message, error));
+  CHECK(message.report.battery_status == "low");
+  CHECK(message.report.has_wifi_config == false);
+  REQUIRE(parser.parse_payload("device/WT11/1/pub", envelope(status(kProbe)), 5, message, error));
+  CHECK(message.report.battery_status == "normal");
+  CHECK(message.report.connect_status.empty());
+  CHECK(message.report.volume.empty());
+  CHECK_FALSE(message.report.has_wifi_config.has_value());
+}

@@ -20,6 +20,7 @@ ProbeSample cooking_probe(int number) {
   p.state = "cooking";
   p.mode = "smart";
   p.cook_uuid = "c00c" + std::to_string(number);
+  p.start_client = "device";
   p.notes = "Brisket";
   p.has_notes = true;
   p.temperature = 1860;  // °F tenths
@@ -55,13 +56,15 @@ struct Scrape {
   std::string text;
   Scrape(const std::vector<StatusReport>& reports, std::int64_t now_ms,
          std::int64_t stale_after_ms = 180'000, const std::string& name = "Smoker",
-         std::optional<CollectorStatus> collector = std::nullopt) {
+         std::optional<CollectorStatus> collector = std::nullopt,
+         std::optional<TemperatureUnit> account_unit = std::nullopt) {
     storage::Database db(dir / "t.db");
     {
       storage::ReadingWriter writer(db);
       writer.write(DeviceInfo{"42", name, "WT09", "SN1", {}});
       for (const auto& r : reports) writer.write(r);
       if (collector) writer.write(*collector);
+      if (account_unit) writer.write_account_unit(*account_unit, now_ms);
       writer.commit();
     }
     storage::Database reading(dir / "t.db", storage::OpenMode::ReadOnly);
@@ -117,11 +120,13 @@ TEST_CASE("every device and probe metric carries its value and labels, in Celsiu
   CHECK(s.value("thermomaven_probe_cooking" + s.probe(1)) == 1);
   CHECK(s.value("thermomaven_probe_overheat" + s.probe(1)) == 0);
   CHECK(s.value("thermomaven_probe_state" + s.probe(1, ",state=\"cooking\"")) == 1);
-  for (const char* other : {"charged", "idle", "done", "resting"})
+  for (const char* other : {"charged", "idle", "removed", "done", "resting"})
     CHECK(s.value("thermomaven_probe_state" +
                   s.probe(1, std::string(",state=\"") + other + "\"")) == 0);
   CHECK(s.value("thermomaven_probe_cook_info" +
-                s.probe(1, ",cook_uuid=\"c00c1\",notes=\"Brisket\",mode=\"smart\"")) == 1);
+                s.probe(1,
+                        ",cook_uuid=\"c00c1\",notes=\"Brisket\",mode=\"smart\","
+                        "start_client=\"device\"")) == 1);
   CHECK(s.value("thermomaven_build_info{version=\"" + std::string(exporter::logger_version()) +
                 "\"}") == 1);
   INFO(s.text);
@@ -296,4 +301,57 @@ TEST_CASE("label values with quotes, backslashes, newlines and emoji are escaped
   INFO(output);
   CHECK(status == 0);
   CHECK(output.empty());
+}
+
+TEST_CASE("the base station's settings: an info series and the battery status as a state set") {
+  StatusReport r = report_of({cooking_probe(1)});
+  r.battery_status = "charging";
+  r.connect_status = "wifi";
+  r.volume = "quiet";
+  r.has_wifi_config = true;
+  Scrape s({r}, kReportMs + 1000);
+  CHECK(s.value("thermomaven_device_info{" + kDevice +
+                ",connect_status=\"wifi\",volume=\"quiet\",wifi_configured=\"1\"}") == 1);
+  CHECK(s.value("thermomaven_device_battery_status{" + kDevice + ",status=\"charging\"}") == 1);
+  CHECK(s.value("thermomaven_device_battery_status{" + kDevice + ",status=\"normal\"}") == 0);
+  CHECK(s.value("thermomaven_device_battery_status{" + kDevice + ",status=\"low\"}") == 0);
+
+  SECTION("never reported: neither series") {
+    Scrape none({report_of({cooking_probe(1)})}, kReportMs + 1000);
+    CHECK_FALSE(none.has_metric("thermomaven_device_info"));
+    CHECK_FALSE(none.has_metric("thermomaven_device_battery_status"));
+  }
+  SECTION("a stale device keeps its settings but not its battery status") {
+    Scrape stale({r}, kReportMs + 3'600'000);
+    CHECK(stale.has_metric("thermomaven_device_info"));
+    CHECK_FALSE(stale.has_metric("thermomaven_device_battery_status"));
+  }
+  SECTION("an unknown battery status is listed while current") {
+    r.battery_status = "critical";
+    Scrape odd({r}, kReportMs + 1000);
+    CHECK(odd.value("thermomaven_device_battery_status{" + kDevice + ",status=\"critical\"}") == 1);
+  }
+}
+
+TEST_CASE("the account's unit is exposed; temperatures stay in Celsius across a change") {
+  StatusReport before = report_of({cooking_probe(1)});  // 203.0 °F target
+  StatusReport after = report_of({cooking_probe(1)});
+  after.time_ms = kReportMs + 2000;
+  after.unit = TemperatureUnit::Celsius;
+  after.probes[0].target = 950;  // the same target, now in tenths of °C
+  after.probes[0].temperature = 856;
+  Scrape s({before, after}, kReportMs + 3000, 180'000, "Smoker", std::nullopt,
+           TemperatureUnit::Celsius);
+  CHECK(s.value("thermomaven_account_temperature_unit_info{unit=\"C\"}") == 1);
+  CHECK_FALSE(s.text.find("unit=\"F\"") != std::string::npos);
+  CHECK(s.value("thermomaven_probe_target_temperature_celsius" + s.probe(1)) == Approx(95.0));
+  CHECK(s.value("thermomaven_probe_temperature_celsius" + s.probe(1, ",sensor=\"food\"")) ==
+        Approx(85.6));
+
+  Scrape f({before}, kReportMs + 1000, 180'000, "Smoker", std::nullopt,
+           TemperatureUnit::Fahrenheit);
+  CHECK(f.value("thermomaven_account_temperature_unit_info{unit=\"F\"}") == 1);
+  CHECK(f.value("thermomaven_probe_target_temperature_celsius" + f.probe(1)) == Approx(95.0));
+  Scrape unknown({before}, kReportMs + 1000);
+  CHECK_FALSE(unknown.has_metric("thermomaven_account_temperature_unit_info"));
 }

@@ -1,7 +1,7 @@
 // A REST answer from the cloud, as the collector parses it: the envelope
-// {"code", "msg", "data"}, then the data of a login and of a certificate
-// grant. Whatever the body, the only failure is an ApiError with a
-// one-line reason.
+// {"code", "msg", "data"}, then the data of a login, of the account's
+// settings and of a certificate grant. Whatever the body, the only failure
+// is an ApiError with a one-line reason.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +22,11 @@ void parse_data(std::string_view data) {
   using namespace thermomaven::collector;
   try {
     parse_login_data(data);
+  } catch (const ApiError& e) {
+    check_one_line(e);
+  }
+  try {
+    parse_setting_unit(data);  // app/user/setting/get
   } catch (const ApiError& e) {
     check_one_line(e);
   }

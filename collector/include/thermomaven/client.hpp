@@ -138,8 +138,11 @@ class Cloud {
   // Reuses the stored session for this account when there is one, else logs in.
   void login();
   const std::string& user_id() const;
-  TemperatureUnit unit() const;  // the account's setting.temperatureUnit
-  int logins() const;            // fresh logins made by this object
+  TemperatureUnit unit() const;  // the account's setting.temperatureUnit, as last read
+  // Reads the account's unit again (app/user/setting/get) and returns it; a
+  // change is logged once. Throws CloudError. The session calls this itself.
+  TemperatureUnit refresh_unit();
+  int logins() const;  // fresh logins made by this object
 
   // Applies for the MQTT certificate, downloads the keystore, checks its MD5
   // and opens it. The session calls this itself; doctor calls it step by step.
@@ -183,6 +186,9 @@ struct SessionOptions {
   // device-list calls follow after this delay: they trigger the cloud's
   // user:device:list (protocol.md).
   int device_list_delay_ms = 1000;
+  // How often the account's temperature unit is read again while running
+  // (the user may change it in the app at any time); <= 0: never.
+  int unit_refresh_ms = 10 * 60 * 1000;
 };
 
 // How the last connection attempt to the broker failed.
@@ -226,6 +232,11 @@ class Session {
   void on_raw_message(
       std::function<void(std::string_view topic, std::string_view payload)> callback);
   void on_state(std::function<void(const SessionEvent&)> callback);
+  // The account's temperature unit, after every successful read of it: when
+  // the session has logged in, and every unit_refresh_ms. Runs on the
+  // session's control thread, not the MQTT thread. Reports received after a
+  // change are read in the new unit.
+  void on_unit(std::function<void(TemperatureUnit)> callback);
 
   // Blocks until stop(): 0. Returns 1 when the login was refused for good,
   // and, with reconnect = false, 2 after the first failure.
@@ -235,6 +246,9 @@ class Session {
   int wait();    // joins a background run; its result
 
   SessionStats stats() const;  // thread-safe
+  // The unit the reports received now are read in. Thread-safe and cheap:
+  // an MQTT callback may ask it for each message.
+  TemperatureUnit unit() const;
 
  private:
   struct Impl;

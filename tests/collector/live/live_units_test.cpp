@@ -334,3 +334,32 @@ TEST_CASE("the built-in Amazon Root CA 1 is the real one") {
   CHECK(live_test::read_file(system_copy) == std::string(tc::kAmazonRootCa1Pem));
   CHECK(tc::md5_hex(tc::kAmazonRootCa1Pem).size() == 32);
 }
+
+TEST_CASE("the account's unit from app/user/setting/get, whose answer is not documented") {
+  using thermomaven::TemperatureUnit;
+  CHECK(tc::parse_setting_unit(R"({"temperatureUnit":"C","language":"en_US"})") ==
+        TemperatureUnit::Celsius);
+  CHECK(tc::parse_setting_unit(R"({"temperatureUnit":"F"})") == TemperatureUnit::Fahrenheit);
+  // The same settings as the login answer's `setting`, wrapped or not.
+  CHECK(tc::parse_setting_unit(R"({"token":"t","setting":{"temperatureUnit":"C"}})") ==
+        TemperatureUnit::Celsius);
+  CHECK(tc::parse_setting_unit(R"({"setting":{"temperatureUnit":"c"}})") ==
+        TemperatureUnit::Celsius);
+  // No unit, an unknown one, or not an object: nothing to go by.
+  CHECK_FALSE(tc::parse_setting_unit(R"({"language":"en_US"})").has_value());
+  CHECK_FALSE(tc::parse_setting_unit(R"({"temperatureUnit":"K"})").has_value());
+  CHECK_FALSE(tc::parse_setting_unit(R"({"temperatureUnit":1})").has_value());
+  CHECK_FALSE(tc::parse_setting_unit("null").has_value());
+  CHECK_FALSE(tc::parse_setting_unit("[]").has_value());
+  CHECK_THROWS_AS(tc::parse_setting_unit(R"({"temperatureUnit":)"), tc::ApiError);
+}
+
+TEST_CASE("THERMOMAVEN_UNIT_REFRESH_MS sets how often the unit is read again") {
+  tc::Settings env = {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}};
+  CHECK(tc::resolve_config({}, env, {}).unit_refresh_ms == 600000);
+  env["THERMOMAVEN_UNIT_REFRESH_MS"] = "1500";
+  CHECK(tc::resolve_config({}, env, {}).unit_refresh_ms == 1500);
+  env["THERMOMAVEN_UNIT_REFRESH_MS"] = "0";
+  CHECK_THROWS_WITH(tc::resolve_config({}, env, {}),
+                    Catch::Contains("THERMOMAVEN_UNIT_REFRESH_MS"));
+}

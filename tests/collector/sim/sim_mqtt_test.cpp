@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -18,6 +19,11 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string text(simdjson::dom::element e) { return std::string(std::string_view(e)); }
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 struct Logger {
   std::string token;
@@ -536,4 +542,76 @@ TEST_CASE("--numeric-device-id and fault seconds_only_times: the shapes protocol
   CHECK(report["serverTimeSecond"].is_int64());
   CHECK(report["deviceTimeSecond"].is_int64());
   CHECK(sim.stop() == 0);
+}
+
+TEST_CASE("a unit changed in the app: the settings and every later report use the new unit") {
+  SimProcess sim({"--interval-ms", "100", "--speed", "60", "--seed", "7", "--list-on-subscribe"});
+  TempDir tmp;
+  const Logger logger = certified_logger(sim, tmp.path());
+  auto unit_in_settings = [&] {
+    const ApiReply r = api_call(sim, "app/user/setting/get", "", logger.token);
+    REQUIRE(r.code == "0");
+    simdjson::dom::parser parser;
+    return text(parser.parse(r.http.body)["data"]["temperatureUnit"]);
+  };
+  CHECK(unit_in_settings() == "F");
+  CHECK(status_number(sim, "setting_reads") == 1);
+  // Without a valid token the settings are refused like every signed call.
+  CHECK(api_call(sim, "app/user/setting/get", "", "not-a-token").code != "0");
+
+  start_devices(sim, logger);
+  wait_for_published(sim, 40);
+  CHECK(control(sim, "unit?to=K").status == 400);
+  const std::int64_t change_asked = now_ms();
+  REQUIRE(control(sim, "unit?to=C").status == 200);
+  const std::int64_t changed = now_ms();
+  CHECK(unit_in_settings() == "C");
+  {
+    const ApiReply r = api_call(sim, "app/account/login",
+                                login_body(sim.info().email, sim.info().password), "none");
+    REQUIRE(r.code == "0");
+    simdjson::dom::parser parser;
+    CHECK(text(parser.parse(r.http.body)["data"]["setting"]["temperatureUnit"]) == "C");
+  }
+  wait_for_published(sim, status_number(sim, "published") + 40);
+
+  // The target of each cook, before and after the change: the same
+  // temperature, in tenths of °F before and tenths of °C after.
+  std::map<std::string, std::set<std::int64_t>> before, after;
+  int reports = 0;
+  std::istringstream published(read_file(sim.info().published_file));
+  for (std::string line; std::getline(published, line);) {
+    simdjson::dom::parser parser;
+    const simdjson::dom::element doc = parser.parse(line);
+    const simdjson::dom::element payload = doc["payload"];
+    std::string_view cmd_type;
+    if (payload["cmdType"].get(cmd_type) || !cmd_type.ends_with(":status:report")) continue;
+    // When the report was made: during the control call, it may be either.
+    const std::int64_t made = payload["serverTime"];
+    if (made >= change_asked && made <= changed) continue;
+    ++reports;
+    const simdjson::dom::element data = payload["cmdData"];
+    CHECK((text(data["batteryStatus"]) == "normal" || text(data["batteryStatus"]) == "low"));
+    CHECK(text(data["connectStatus"]) == "both");
+    CHECK(text(data["volume"]) == "high");
+    CHECK(data["hasWifiConfig"].is_bool());
+    for (simdjson::dom::element probe : data["probes"].get_array()) {
+      std::string_view uuid;
+      if (probe["cookUuid"].get(uuid)) continue;  // a docked stub
+      CHECK(probe["startClient"].is_string());
+      const std::int64_t target = probe["setParams"].at(0)["setTemperature"];
+      (made < change_asked ? before : after)[std::string(uuid)].insert(target);
+    }
+  }
+  CHECK(reports >= 60);
+  int compared = 0;
+  for (const auto& [uuid, targets] : before) {
+    if (!after.count(uuid)) continue;
+    REQUIRE(targets.size() == 1);
+    REQUIRE(after[uuid].size() == 1);
+    const double fahrenheit = static_cast<double>(*targets.begin()) / 10.0;
+    CHECK(*after[uuid].begin() == std::lround((fahrenheit - 32) * 5 / 9 * 10));
+    ++compared;
+  }
+  CHECK(compared >= 2);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -61,6 +62,10 @@ struct ApiEnvelope {
 ApiEnvelope parse_api_envelope(const std::string& path, const HttpResponse& response);
 // The `data` of a login answer: token, userId, unit (email left empty).
 StoredSession parse_login_data(std::string_view data);
+// The account's temperatureUnit in the `data` of app/user/setting/get (whose
+// answer protocol.md does not document): at the top of `data` or under its
+// `setting` object, as in the login answer. nullopt when neither has F or C.
+std::optional<TemperatureUnit> parse_setting_unit(std::string_view data);
 // The `data` of app/mqtt/cert/apply.
 CertificateGrant parse_certificate_grant(std::string_view data);
 
@@ -73,6 +78,10 @@ class CloudApi {
   const StoredSession& session() const { return session_; }
   int logins() const { return logins_; }
 
+  // app/user/setting/get: the account's temperature unit now. A change is
+  // logged once and saved with the session. Throws ApiError.
+  TemperatureUnit read_unit();
+
   CertificateGrant apply_for_certificate();
   // The keystore bytes at p12Url (a plain GET).
   std::string download(const std::string& url);
@@ -83,6 +92,10 @@ class CloudApi {
 
  private:
   void login();
+  // read_unit(), logging a failure and keeping the current unit (a refused
+  // login still throws).
+  void read_unit_keeping_on_failure();
+  void take_unit(TemperatureUnit unit, const char* source);
   std::string call_once(const std::string& path, const std::string& body);
   std::vector<std::string> signed_headers(const std::string& body);
 
@@ -92,6 +105,7 @@ class CloudApi {
   std::string device_sn_;
   StoredSession session_;
   int logins_ = 0;
+  bool reading_unit_ = false;
 };
 
 // Escapes text for a JSON string literal (without the quotes).

@@ -39,6 +39,9 @@ struct CollectorConfig {
   LogLevel log_level = LogLevel::Info;
   int backoff_base_ms = 5000;  // reconnect backoff: base doubles up to max
   int backoff_max_ms = 120000;
+  // How often the account's temperature unit is read again while running
+  // (THERMOMAVEN_UNIT_REFRESH_MS; tests shorten it).
+  int unit_refresh_ms = 10 * 60 * 1000;
   std::string app_key;  // signing key; tests may override it
 };
 

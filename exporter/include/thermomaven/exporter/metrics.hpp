@@ -23,9 +23,11 @@ struct MetricsOptions {
 // outside this set is listed too while it is current.
 extern const std::vector<std::string> kKnownProbeStates;
 
+// The base station battery states every scrape lists, like the probe states.
+extern const std::vector<std::string> kKnownBatteryStatuses;
+
 // The whole /metrics body. `now_ms` decides staleness.
-std::string render_metrics(const std::vector<storage::DeviceSnapshot>& devices,
-                           const std::optional<CollectorStatus>& collector, std::int64_t now_ms,
+std::string render_metrics(const storage::LatestState& state, std::int64_t now_ms,
                            const MetricsOptions& options);
 
 // Reads the latest state in one read transaction and renders it.

@@ -24,6 +24,8 @@ struct CookSession {
   std::optional<std::int32_t> target_tenths;  // latest target
   std::optional<std::string> notes;
   std::string mode;
+  std::string start_client;  // startClient: "device", "android", "ios"; empty when never reported
+  std::string set_params;    // the latest setParams as received (JSON), empty when never reported
   std::optional<std::int64_t> ended_ms;
   std::string end_reason;  // "docked", "replaced", or empty while not ended
 };
@@ -43,6 +45,10 @@ struct DeviceSnapshot {
   TemperatureUnit unit = TemperatureUnit::Fahrenheit;
   std::optional<bool> online;
   std::optional<std::int32_t> battery_pct, wifi_rssi_dbm;
+  // The base station's latest state and settings, from whichever report
+  // last carried them; empty / absent when never reported.
+  std::string battery_status, connect_status, volume;
+  std::optional<bool> has_wifi_config;
   struct Probe {
     ProbeSample values;               // state filled in; cook strings from its cook
     std::optional<CookSession> cook;  // the cook running on it, if any
@@ -50,10 +56,17 @@ struct DeviceSnapshot {
   std::vector<Probe> probes;
 };
 
+// The account's temperature unit as the collector last read it from the cloud.
+struct AccountUnit {
+  TemperatureUnit unit = TemperatureUnit::Fahrenheit;
+  std::int64_t read_ms = 0;
+};
+
 // Everything a metrics scrape shows, read in one transaction.
 struct LatestState {
   std::vector<DeviceSnapshot> devices;
   std::optional<CollectorStatus> collector;
+  std::optional<AccountUnit> account_unit;
 };
 
 // Reads run inside one read transaction each, so they see whole batches only
@@ -74,6 +87,8 @@ class CookReader {
   std::vector<DeviceSnapshot> latest_snapshots();
   // The last status a collector wrote, if any ever did.
   std::optional<CollectorStatus> collector_status();
+  // The account's current unit, if a collector ever read it.
+  std::optional<AccountUnit> account_unit();
   // latest_snapshots() and collector_status() from the same snapshot.
   LatestState latest_state();
 

@@ -36,6 +36,10 @@ class ReadingWriter {
   void write(const DeviceInfo& device);
   // Replaces the stored collector status; committed with the current batch.
   void write(const CollectorStatus& status);
+  // Replaces the account's current temperature unit (as the cloud said it
+  // at `read_ms`); committed with the current batch. Stored reports keep
+  // the unit they were written with.
+  void write_account_unit(TemperatureUnit unit, std::int64_t read_ms);
   // Makes everything written so far durable.
   void commit();
   // Drops the uncommitted batch (after a failure) and its cached state.
