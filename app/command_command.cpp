@@ -2,6 +2,8 @@
 // device's receipt over MQTT, and for stop and finish what the next status
 // reports say; every command and its result go into the database's
 // `commands` table. Built on the public client API.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -15,6 +17,7 @@
 #include "cli_args.hpp"
 #include "commands.hpp"
 #include "live_config.hpp"
+#include "logger_link.hpp"
 #include "thermomaven/client.hpp"
 #include "thermomaven/collector/log.hpp"
 #include "thermomaven/storage/command_log.hpp"
@@ -334,6 +337,7 @@ cl::Command CommandRun::build_command(const DeviceInfo& device) {
       break;
     case cl::Command::Action::Stop:
     case cl::Command::Action::Finish:
+    case cl::Command::Action::Rest:
       if (probe && probe->is_docked())
         throw UsageError("probe " + std::to_string(c.probe) + " of " + device.device_id +
                          " is in its charger: there is no cook to " + request_.verb);
@@ -356,6 +360,7 @@ int CommandRun::run() {
   const cl::Command command = build_command(device);
   storage::CommandRecord record;
   record.who = config_.email;
+  record.caller_uid = static_cast<std::int64_t>(::getuid());
   record.device_id = device.device_id;
   if (command.action != cl::Command::Action::Volume) record.probe = command.probe;
   record.cmd_type =
@@ -470,6 +475,35 @@ int list_commands(const std::string& db_path) {
   return 0;
 }
 
+// The request as the command tracker (and a running logger) takes it.
+cl::CommandRequest tracker_request(const Request& r) {
+  cl::CommandRequest out;
+  switch (r.action) {
+    case cl::Command::Action::SetTarget:
+      out.verb = cl::CommandVerb::SetTarget;
+      break;
+    case cl::Command::Action::Stop:
+      out.verb = cl::CommandVerb::Stop;
+      break;
+    case cl::Command::Action::Finish:
+      out.verb = cl::CommandVerb::Finish;
+      break;
+    case cl::Command::Action::Rest:
+      out.verb = cl::CommandVerb::Rest;
+      break;
+    case cl::Command::Action::Volume:
+      out.verb = cl::CommandVerb::Volume;
+      break;
+  }
+  out.device = r.device;
+  out.probe = r.probe;
+  out.degrees = r.degrees;
+  out.unit = r.unit;
+  out.volume = r.volume;
+  out.timeout_s = r.timeout_s;
+  return out;
+}
+
 }  // namespace
 
 int command_command(int argc, char** argv) {
@@ -482,7 +516,12 @@ int command_command(int argc, char** argv) {
     return list_commands(args.get_or("--db", env_db && *env_db ? env_db : "./thermomaven.db"));
   }
   Request request = parse_request(args);
+  // Beside a running logger, through it: a session of our own would knock
+  // it off the broker. Else this process holds the session while it runs.
+  if (auto logger = running_logger(state_dir_of(args)))
+    return command_via_logger(*logger, tracker_request(request));
   const tc::CollectorConfig config = load_config(args);
+  const auto session_lock = hold_session(config.state_dir);
   // A one-shot command: the session's progress only when asked for.
   tc::set_log_level(args.get("--log-level") ? config.log_level : tc::LogLevel::Warn);
   CommandRun run(config, std::move(request));
