@@ -192,9 +192,10 @@ SessionLock::SessionLock(const std::string& state_dir, const std::string& role) 
     fd_ = -1;
     errno = saved;
     if (saved != EWOULDBLOCK) fail("cannot lock " + path);
-    throw SessionLockBusy(
-        holder.describe() + " holds the cloud session of state directory " + state_dir,
-        std::move(holder));
+    // Worded before the holder is moved into the exception.
+    const std::string what =
+        holder.describe() + " holds the cloud session of state directory " + state_dir;
+    throw SessionLockBusy(what, std::move(holder));
   }
   const std::string text = std::to_string(::getpid()) + " " + role + "\n";
   if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) < 0)
