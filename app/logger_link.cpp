@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "command_command.hpp"
 #include "thermomaven/collector/config.hpp"
 
 namespace thermomaven::app {
@@ -95,9 +96,8 @@ int command_via_logger(tc::ControlClient& logger, const cl::CommandRequest& requ
   if (result.sent)
     std::printf("sent %s to %s \"%s\" (cmdId %s) through the running logger\n", result.what.c_str(),
                 result.device_id.c_str(), result.device_name.c_str(), result.cmd_id.c_str());
-  std::printf("%s\n", result.message.c_str());
   std::fflush(stdout);
-  return cl::exit_code(result.outcome);
+  return print_result(result);  // as the standalone command prints it
 }
 
 int doctor_via_logger(tc::ControlClient& logger, const std::string& state_dir) {

@@ -517,41 +517,38 @@ Cloud::Reply Cloud::apply_for_certificate() {
   return {200, "application/json", envelope(0, "success", j.str())};
 }
 
-namespace {
-
-// The cmdData of a command as a station reads it; what is missing or of
-// another type stays empty, and the station refuses what it cannot do.
-DeviceCommand device_command(std::string_view cmd_type, simdjson::dom::element data) {
-  DeviceCommand c;
-  c.cmd_type = std::string(cmd_type);
-  std::string_view text;
-  if (!data["action"].get(text)) c.action = std::string(text);
-  if (!data["cookUuid"].get(text)) c.cook_uuid = std::string(text);
-  if (!data["volume"].get(text)) c.volume = std::string(text);
-  if (!data["probeColor"].get(text) && text.size() == 6 && text.starts_with("probe") &&
-      text[5] >= '1' && text[5] <= '9')
-    c.probe = text[5] - '0';
-  simdjson::dom::array params;
-  std::int64_t target;
-  if (!data["setParams"].get(params) && params.size() > 0 &&
-      !params.at(0)["setTemperature"].get(target) && target > INT32_MIN && target < INT32_MAX)
-    c.target_tenths = static_cast<std::int32_t>(target);
-  return c;
-}
-
-}  // namespace
-
+// app/command/send: the body protocol.md lists (deviceId, deviceType
+// "thermometer", cmdType, a 32-hex cmdId, cmdData). The REST answer only
+// means queued; the station checks cmdData and answers with its receipt.
 Cloud::Reply Cloud::send_command(const std::string& body) {
   simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  std::string_view device_id, cmd_id, cmd_type;
-  if (parser.parse(body).get(doc) || doc["deviceId"].get(device_id))
+  simdjson::dom::object doc;
+  std::string device_id;
+  std::string_view device_text, device_type, cmd_id, cmd_type;
+  std::uint64_t device_number = 0;
+  if (parser.parse(body).get(doc))
+    return {200, "application/json", envelope(kBadHeader, "body is not a JSON object", "null")};
+  if (!doc["deviceId"].get(device_text))
+    device_id = std::string(device_text);
+  else if (!doc["deviceId"].get(device_number))  // a number is the same device as its digits
+    device_id = std::to_string(device_number);
+  if (device_id.empty())
     return {200, "application/json", envelope(kBadHeader, "deviceId is required", "null")};
-  if (doc["cmdId"].get(cmd_id)) cmd_id = "";
-  if (doc["cmdType"].get(cmd_type)) cmd_type = "";
-  const std::string id = cmd_id.empty() ? random_hex(32) : std::string(cmd_id);
-  if (!fleet_.command(std::string(device_id), id, device_command(cmd_type, doc["cmdData"]),
-                      !faults().drop_receipts))
+  if (doc["deviceType"].get(device_type) || device_type != "thermometer")
+    return {200, "application/json",
+            envelope(kBadHeader, "deviceType must be thermometer", "null")};
+  if (doc["cmdType"].get(cmd_type) || cmd_type.empty())
+    return {200, "application/json", envelope(kBadHeader, "cmdType is required", "null")};
+  if (doc["cmdId"].get(cmd_id) || cmd_id.size() != 32 ||
+      !std::all_of(cmd_id.begin(), cmd_id.end(),
+                   [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
+    return {200, "application/json",
+            envelope(kBadHeader, "cmdId must be 32 hex characters", "null")};
+  simdjson::dom::element data;
+  if (doc["cmdData"].get(data))
+    return {200, "application/json", envelope(kBadHeader, "cmdData is required", "null")};
+  const DeviceCommand command{std::string(cmd_type), simdjson::minify(data)};
+  if (!fleet_.command(device_id, std::string(cmd_id), command, !faults().drop_receipts))
     return {200, "application/json", envelope(2001, "device not found", "null")};
   return {200, "application/json", envelope(0, "success", "null")};
 }
@@ -597,6 +594,7 @@ Cloud::Reply Cloud::handle_control(mg_connection* conn, const std::string& path,
     log_info("control: devices resumed");
     return {200, "application/json", ok};
   }
+  if (path.starts_with("probe/")) return move_probe(conn, path.substr(6));
   if (path == "devices/add") {
     std::string model = query_value(conn, "model");
     if (model.empty()) model = "WT02";
@@ -613,6 +611,28 @@ Cloud::Reply Cloud::handle_control(mg_connection* conn, const std::string& path,
     return {200, "application/json", j.str()};
   }
   return {404, "text/plain", "no such control endpoint\n"};
+}
+
+// /sim/probe/in|out|dock?device=ID&probe=N: where a probe is. Stop and
+// finish take effect when the probe is out of the food; docking ends a cook.
+Cloud::Reply Cloud::move_probe(mg_connection* conn, const std::string& where) {
+  ProbePlace place;
+  if (where == "in")
+    place = ProbePlace::InFood;
+  else if (where == "out")
+    place = ProbePlace::Out;
+  else if (where == "dock")
+    place = ProbePlace::Docked;
+  else
+    return {404, "text/plain", "no such control endpoint: probe/ takes in, out or dock\n"};
+  const std::string device = query_value(conn, "device");
+  const std::string probe = query_value(conn, "probe");
+  if (probe.size() != 1 || probe[0] < '1' || probe[0] > '4')
+    return {400, "text/plain", "probe must be 1 to 4\n"};
+  if (!fleet_.move_probe(device, probe[0] - '0', place))
+    return {404, "text/plain", "no probe " + probe + " on device '" + device + "'\n"};
+  log_info("control: probe " + probe + " of " + device + " " + where);
+  return {200, "application/json", R"({"ok":true})"};
 }
 
 Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {

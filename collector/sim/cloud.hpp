@@ -84,6 +84,7 @@ class Cloud {
   Reply apply_for_certificate();
   Reply device_list();
   Reply send_command(const std::string& body);
+  Reply move_probe(mg_connection* conn, const std::string& where);
   Reply set_fault(const std::string& name, bool on);
   Reply status();
   Faults faults() const;

@@ -1,8 +1,15 @@
+// The simulated stations and their probes. Commands are checked against
+// protocol.md's "Commands" section, written from the document and not from
+// our client: anything outside its shapes is refused (cmdError 1), and stop
+// and finish are the "lying success" protocol.md describes.
 #include "device.hpp"
+
+#include <simdjson.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <set>
 
 #include "json_writer.hpp"
 
@@ -25,6 +32,9 @@ constexpr std::array kNames = {"Kitchen grill", "Offset smoker",   "Kamado",    
                                "Oven",          "Backyard kettle", "Rotisserie", "Smokehouse"};
 
 constexpr double kRoomF = 70;
+// The rest target (a second setParams stage) the simulator gives low-and-slow
+// cooks; hot-and-fast ones have none, so `rest` is refused for them.
+constexpr double kRestTargetF = 150;
 // How far each zone (T1 tip .. T5 handle end) sits between food and air.
 constexpr std::array kZoneMix = {0.0, 0.04, 0.10, 0.20, 0.35};
 
@@ -86,11 +96,14 @@ void SimDevice::plan_cook(Probe& p) {
   p.mode = rng_() % 3 == 0 ? "manual" : "smart";
   p.notes = rng_() % 2 == 0 ? food.name : "";
   p.start_client = rng_() % 4 == 0 ? "android" : "device";
+  p.rest_target_f = food.low_and_slow ? std::optional<double>(kRestTargetF) : std::nullopt;
 }
 
 void SimDevice::start_cook(Probe& p) {
   p.phase = Phase::Cooking;
   p.cook_uuid = hex(32, false);
+  p.in_food = true;
+  p.end_requested = p.rest_commanded = false;
   p.food_f = std::uniform_real_distribution<double>(36, 42)(rng_);  // from the fridge
   p.ambient_f = kRoomF;
   p.cook_s = 0;
@@ -98,11 +111,39 @@ void SimDevice::start_cook(Probe& p) {
   p.remaining_s.reset();
 }
 
+// A stop or finish took effect: the probe is out of the charger, without a cook.
+void SimDevice::end_cook(Probe& p) {
+  p.phase = Phase::Idle;
+  p.cook_uuid.clear();
+  p.in_food = p.end_requested = p.rest_commanded = false;
+  p.phase_left_s = 300;  // put back in the charger a little later
+}
+
+// Back in the charger: the cook (if any) ends; the next one starts later.
+void SimDevice::dock(Probe& p) {
+  p.phase = Phase::Docked;
+  p.cook_uuid.clear();
+  p.in_food = p.end_requested = p.rest_commanded = false;
+  p.phase_left_s = std::uniform_real_distribution<double>(600, 2400)(rng_);
+  plan_cook(p);
+}
+
 void SimDevice::advance(Probe& p, double seconds) {
   if (p.phase == Phase::Docked) {
     p.battery = std::min(100.0, p.battery + seconds / 60);  // charging
     p.phase_left_s -= seconds;
     if (p.phase_left_s <= 0) start_cook(p);
+    return;
+  }
+  if (p.phase == Phase::Idle) {
+    p.phase_left_s -= seconds;
+    if (p.phase_left_s <= 0) dock(p);
+    return;
+  }
+  if (!p.in_food) {  // out of the food, the cook goes on: the probe reads the room
+    p.food_f += (kRoomF - p.food_f) * std::min(1.0, seconds / 300);
+    p.ambient_f += (kRoomF - p.ambient_f) * std::min(1.0, seconds / 300);
+    p.cook_s += seconds;
     return;
   }
   // Newton heating in small steps: the air near the food approaches the
@@ -131,11 +172,7 @@ void SimDevice::advance(Probe& p, double seconds) {
     p.phase_left_s = std::uniform_real_distribution<double>(300, 900)(rng_);
   } else if (p.phase == Phase::Resting) {
     p.phase_left_s -= seconds;
-    if (p.phase_left_s <= 0) {
-      p.phase = Phase::Docked;  // back in the charger: the cook has ended
-      p.phase_left_s = std::uniform_real_distribution<double>(600, 2400)(rng_);
-      plan_cook(p);
-    }
+    if (p.phase_left_s <= 0) dock(p);  // back in the charger: the cook has ended
   }
 }
 
@@ -161,40 +198,173 @@ bool SimDevice::step(double seconds) {
   return true;
 }
 
-int SimDevice::apply(const DeviceCommand& c) {
+namespace {
+
+namespace dom = simdjson::dom;
+
+bool is_hex32(std::string_view text) {
+  return text.size() == 32 && std::all_of(text.begin(), text.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c));
+         });
+}
+
+// Only the keys protocol.md lists for this shape.
+bool only_keys(dom::object data, const std::set<std::string_view>& allowed) {
+  for (dom::key_value_pair field : data)
+    if (!allowed.count(field.key)) return false;
+  return true;
+}
+
+// cookingData: null, or the manual object of protocol.md.
+bool valid_cooking_data(dom::element data) {
+  if (data.is_null()) return true;
+  dom::object o;
+  if (data.get(o)) return false;
+  for (const char* key : {"dataType", "dataId", "dataName", "dataImgUrl"})
+    if (std::string_view text; o[key].get(text)) return false;
+  return true;
+}
+
+// setParams: a non-empty array of stage objects, each with an integer
+// setTemperature (tenths). Returns the stages' temperatures.
+std::optional<std::vector<std::int64_t>> stage_targets(dom::element params) {
+  dom::array stages;
+  if (params.get(stages) || stages.size() == 0) return std::nullopt;
+  std::vector<std::int64_t> out;
+  for (dom::element stage : stages) {
+    std::int64_t tenths;
+    if (!stage.is_object() || stage["setTemperature"].get(tenths)) return std::nullopt;
+    out.push_back(tenths);
+  }
+  return out;
+}
+
+}  // namespace
+
+int SimDevice::apply(const DeviceCommand& c, std::string& what) {
   const std::string prefix = model_ + ":";
-  if (c.cmd_type == prefix + "setting:modify") {
-    if (c.volume != "high" && c.volume != "medium" && c.volume != "quiet")
-      return kCmdErrorImpossible;
-    volume_ = c.volume;
-    return 0;
-  }
-  if (c.cmd_type != prefix + "cooking:action") return kCmdErrorImpossible;
-  if (c.probe < 1 || c.probe > static_cast<int>(probes_.size())) return kCmdErrorImpossible;
-  Probe& p = probes_[static_cast<std::size_t>(c.probe - 1)];
-  const bool in_cook = p.phase != Phase::Docked;
-  if (!c.cook_uuid.empty() && (!in_cook || c.cook_uuid != p.cook_uuid)) return kCmdErrorImpossible;
-  if (c.action == "modify") {
-    if (!c.target_tenths) return kCmdErrorImpossible;
-    const double degrees = *c.target_tenths / 10.0;
-    const double fahrenheit = unit_ == 'C' ? degrees * 9 / 5 + 32 : degrees;
-    if (fahrenheit < 32 || fahrenheit > 572) return kCmdErrorImpossible;  // 0 to 300 °C
-    p.target_f = fahrenheit;
-    if (p.phase == Phase::Resting && p.food_f < fahrenheit) p.phase = Phase::Cooking;
-    return 0;
-  }
-  if (c.action == "finish") {
-    if (in_cook) {  // the cook ends; the next one starts only later
-      p.phase = Phase::Docked;
-      p.phase_left_s = std::uniform_real_distribution<double>(600, 2400)(rng_);
-      plan_cook(p);
+  what = c.cmd_type;
+  if (c.cmd_type == prefix + "setting:modify") return setting(c.data_json, what);
+  if (c.cmd_type == prefix + "cooking:action") return cooking_action(c.data_json, what);
+  return kCmdErrorInvalid;  // another model's verb, or one protocol.md does not characterise
+}
+
+// {MODEL}:setting:modify: one setting per command; only volume's values are known.
+int SimDevice::setting(const std::string& data_json, std::string& what) {
+  dom::parser parser;
+  dom::object data;
+  std::string_view volume;
+  if (parser.parse(data_json).get(data) || data.size() != 1 || data["volume"].get(volume))
+    return kCmdErrorInvalid;
+  if (volume != "high" && volume != "medium" && volume != "quiet") return kCmdErrorInvalid;
+  volume_ = std::string(volume);
+  what += " volume " + volume_;
+  return 0;
+}
+
+// {MODEL}:cooking:action, protocol.md's table: cookingAction 1 start or
+// change, 2 stop, 4 rest, 5 finish.
+int SimDevice::cooking_action(const std::string& data_json, std::string& what) {
+  dom::parser parser;
+  dom::object data;
+  std::string_view color, uuid;
+  std::int64_t action = 0;
+  if (parser.parse(data_json).get(data) || data["probeColor"].get(color) ||
+      data["cookingAction"].get(action) || data["cookUuid"].get(uuid) || !is_hex32(uuid))
+    return kCmdErrorInvalid;
+  if (color.size() != 6 || !color.starts_with("probe") || color[5] < '1' || color[5] > '4')
+    return kCmdErrorInvalid;
+  const int number = color[5] - '0';
+  what += " " + std::string(color) + " cookingAction " + std::to_string(action);
+  if (action != 1 && action != 2 && action != 4 && action != 5) return kCmdErrorInvalid;
+  if (action == 1 ? !only_keys(data, {"probeColor", "cookingAction", "cookingMode", "cookUuid",
+                                      "startClient", "setParams", "cookingData"})
+                  : !only_keys(data, {"probeColor", "cookingAction", "cookUuid"}))
+    return kCmdErrorInvalid;
+  if (number > static_cast<int>(probes_.size())) return kCmdErrorNotApplicable;  // no such probe
+  Probe& p = probes_[static_cast<std::size_t>(number - 1)];
+  const bool running = p.phase == Phase::Cooking || p.phase == Phase::Resting;
+  const bool same_cook = running && uuid == p.cook_uuid;
+  if (action != 1) {
+    if (!same_cook) return kCmdErrorInvalid;  // no running cook, or another one
+    if (action == 4) {
+      if (!p.rest_target_f) return kCmdErrorNotApplicable;
+      p.phase = Phase::Resting;
+      p.rest_commanded = true;
+      p.phase_left_s = std::uniform_real_distribution<double>(300, 900)(rng_);
+      return 0;
     }
+    // Stop and finish: acknowledged; the cook ends only out of the food.
+    if (p.in_food)
+      p.end_requested = true;
+    else
+      end_cook(p);
     return 0;
   }
-  // A real station acknowledges a stop and does nothing while the probe is
-  // still in the food: the silent no-op that `thermomaven command` detects.
-  if (c.action == "stop") return 0;
-  return kCmdErrorImpossible;
+  std::string_view mode, client;
+  dom::element cooking_data;
+  if (data["cookingMode"].get(mode) || (mode != "smart" && mode != "manual") ||
+      data["startClient"].get(client) ||
+      (client != "device" && client != "android" && client != "ios") ||
+      data["cookingData"].get(cooking_data) || !valid_cooking_data(cooking_data))
+    return kCmdErrorInvalid;
+  const auto stages = stage_targets(data["setParams"]);
+  if (!stages) return kCmdErrorInvalid;
+  auto fahrenheit = [&](std::int64_t tenths) {
+    const double degrees = static_cast<double>(tenths) / 10.0;
+    return unit_ == 'C' ? degrees * 9 / 5 + 32 : degrees;
+  };
+  for (std::int64_t tenths : *stages)
+    if (fahrenheit(tenths) < 32 || fahrenheit(tenths) > 572)  // 0 to 300 °C
+      return kCmdErrorNotApplicable;
+  const bool null_data = cooking_data.is_null();
+  if (same_cook) {
+    // A change keeps the cook as it is: its startClient and mode as reported,
+    // cookingData null exactly when the device started it.
+    if (client != p.start_client || mode != p.mode || null_data != (client == "device"))
+      return kCmdErrorInvalid;
+  } else {
+    // A new cook (replacing a running one): started by an app, with its data.
+    if (client == "device" || null_data) return kCmdErrorInvalid;
+    if (running) {  // the food stays where it is; the cook starts over
+      p.phase = Phase::Cooking;
+      p.cook_s = 0;
+      p.in_food = true;
+      p.end_requested = p.rest_commanded = false;
+    } else {
+      plan_cook(p);
+      start_cook(p);
+    }
+    p.cook_uuid = std::string(uuid);
+    p.start_client = std::string(client);
+    p.mode = std::string(mode);
+  }
+  p.target_f = fahrenheit((*stages)[0]);
+  p.rest_target_f =
+      stages->size() > 1 ? std::optional<double>(fahrenheit((*stages)[1])) : std::nullopt;
+  if (p.phase == Phase::Resting && !p.rest_commanded && p.food_f < p.target_f)
+    p.phase = Phase::Cooking;
+  what += same_cook ? " change" : " new cook";
+  return 0;
+}
+
+bool SimDevice::move_probe(int number, ProbePlace place) {
+  if (number < 1 || number > static_cast<int>(probes_.size())) return false;
+  Probe& p = probes_[static_cast<std::size_t>(number - 1)];
+  switch (place) {
+    case ProbePlace::Docked:
+      if (p.phase != Phase::Docked) dock(p);
+      break;
+    case ProbePlace::Out:
+      p.in_food = false;
+      if (p.phase == Phase::Docked) end_cook(p);  // out of the charger, no cook
+      if (p.end_requested) end_cook(p);
+      break;
+    case ProbePlace::InFood:
+      if (p.phase == Phase::Cooking || p.phase == Phase::Resting) p.in_food = true;
+      break;
+  }
+  return true;
 }
 
 std::string SimDevice::status_data(ReportView view) const {
@@ -209,14 +379,34 @@ std::string SimDevice::status_data(ReportView view) const {
       .field("volume", volume_)
       .key("probes")
       .begin_array();
+  // setParams: the target, and the rest target as a second stage when there is one.
+  auto set_params = [&](const Probe& p) {
+    j.key("setParams").begin_array().begin_object().field("setTemperature", tenths(p.target_f));
+    j.end_object();
+    if (p.rest_target_f)
+      j.begin_object().field("setTemperature", tenths(*p.rest_target_f)).end_object();
+    j.end_array();
+  };
   for (const Probe& p : probes_) {
     const std::string color = "probe" + std::to_string(p.number);
     j.begin_object();
     if (p.phase == Phase::Docked || view.all_docked) {
       // In the charger the probe collapses to a stub (protocol.md).
       j.field("probeColor", color).field("cookingState", "charged").field("cookingMode", p.mode);
-      j.key("setParams").begin_array().begin_object().field("setTemperature", tenths(p.target_f));
-      j.end_object().end_array().end_object();
+      set_params(p);
+      j.end_object();
+      continue;
+    }
+    if (p.phase == Phase::Idle) {
+      // Out of the charger without a cook: no cookUuid, no temperatures
+      // (the simulator's choice: protocol.md shows no such report).
+      j.field("deviceSn", p.serial)
+          .field("probeColor", color)
+          .field("cookingState", "idle")
+          .field("cookingMode", p.mode);
+      set_params(p);
+      j.field("batteryValue", static_cast<int>(std::ceil(p.battery))).field("cooking", false);
+      j.end_object();
       continue;
     }
     std::array<std::int32_t, 5> zones{};
@@ -224,12 +414,11 @@ std::string SimDevice::status_data(ReportView view) const {
       zones[i] = tenths(p.food_f + (p.ambient_f - p.food_f) * kZoneMix[i] + p.zone_noise[i]);
     j.field("deviceSn", p.serial)
         .field("probeColor", color)
-        .field("cookingState", "cooking")
+        .field("cookingState", p.rest_commanded ? "resting" : "cooking")
         .field("cookingMode", p.mode)
         .field("cookUuid", p.cook_uuid)
         .field("startClient", p.start_client);
-    j.key("setParams").begin_array().begin_object().field("setTemperature", tenths(p.target_f));
-    j.end_object().end_array();
+    set_params(p);
     j.field("curTemperature", *std::min_element(zones.begin(), zones.end()));
     j.key("areaTemperature").begin_array();
     for (std::int32_t z : zones) j.value(z);

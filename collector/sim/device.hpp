@@ -22,18 +22,22 @@ struct ReportView {
   bool all_docked = false;
 };
 
-// A command from `app/command/send`, as the station reads it.
+// A command from `app/command/send`: its cmdType and its cmdData as sent
+// (raw JSON). The station checks the shape against protocol.md's Commands
+// section itself (SimDevice::apply).
 struct DeviceCommand {
-  std::string cmd_type;                       // {MODEL}:cooking:action or {MODEL}:setting:modify
-  std::string action;                         // cooking: "modify", "stop" or "finish"
-  int probe = 0;                              // from probeColor "probeN"; 0 when absent or odd
-  std::string cook_uuid;                      // empty: whatever cook is running
-  std::optional<std::int32_t> target_tenths;  // setParams[0].setTemperature
-  std::string volume;                         // setting: "high", "medium" or "quiet"
+  std::string cmd_type;   // {MODEL}:cooking:action or {MODEL}:setting:modify
+  std::string data_json;  // cmdData; empty when the body had none
 };
 
-// The receipt's cmdError for a change the station cannot make.
-constexpr int kCmdErrorImpossible = 4;
+// The receipt's cmdError (protocol.md): 1 invalid state, 4 not applicable.
+// Any shape outside protocol.md's Commands section also gets 1 (the
+// simulator's choice, docs/protocol-assumptions.md).
+constexpr int kCmdErrorInvalid = 1;
+constexpr int kCmdErrorNotApplicable = 4;
+
+// Where a probe is, moved by the control API (/sim/probe/in|out|dock).
+enum class ProbePlace { InFood, Out, Docked };
 
 class SimDevice {
  public:
@@ -53,15 +57,21 @@ class SimDevice {
   // The cmdData of a status report for the current state (JSON object).
   std::string status_data(ReportView view = {}) const;
   // Carries the command out as a station does and returns the receipt's
-  // cmdError: 0, also for a stop it acknowledges and ignores because the
-  // probe is still in the food; kCmdErrorImpossible for what it cannot do.
-  int apply(const DeviceCommand& command);
+  // cmdError: 0, also for a stop or finish it acknowledges and ignores
+  // because the probe is still in the food. `what` gets a short summary.
+  int apply(const DeviceCommand& command, std::string& what);
+  // Moves probe `number` (1..): false when the device has no such probe.
+  // Out of the food, a stop or finish that was acknowledged takes effect;
+  // in the charger every cook ends.
+  bool move_probe(int number, ProbePlace place);
   // The next cmdSeqNo and a fresh cmdId, both from the device's generator.
   std::string next_seq_no() { return std::to_string(seq_no_++); }
   std::string next_cmd_id();
 
  private:
-  enum class Phase { Docked, Cooking, Resting };
+  // Idle: out of the charger without a cook (after a stop or finish took
+  // effect). Resting: done cooking, or switched to resting by command.
+  enum class Phase { Docked, Idle, Cooking, Resting };
   struct Probe {
     int number = 1;
     std::string serial;
@@ -69,6 +79,10 @@ class SimDevice {
     double phase_left_s = 0;  // Docked, Resting: time until the next phase
     std::string cook_uuid, mode, notes, start_client;
     bool low_and_slow = false;
+    bool in_food = false;                 // a cooking probe can be taken out of the food
+    bool end_requested = false;           // a stop or finish waits for the probe to come out
+    bool rest_commanded = false;          // reports cookingState "resting"
+    std::optional<double> rest_target_f;  // a second setParams stage: the rest target
     double target_f = 0, pit_f = 0, food_f = 0, ambient_f = 0;
     double rate_f_per_s = 0;  // smoothed food temperature rise
     double cook_s = 0, battery = 100;
@@ -81,6 +95,10 @@ class SimDevice {
 
   void plan_cook(Probe& p);
   void start_cook(Probe& p);
+  void end_cook(Probe& p);
+  void dock(Probe& p);
+  int cooking_action(const std::string& data_json, std::string& what);
+  int setting(const std::string& data_json, std::string& what);
   void advance(Probe& p, double seconds);
   std::int32_t tenths(double fahrenheit) const;
   std::string hex(std::size_t length, bool upper);

@@ -115,9 +115,11 @@ bool Fleet::command(const std::string& device_id, const std::string& cmd_id,
                            [&](const Slot& s) { return s.device->id() == device_id; });
     if (it == slots_.end()) return false;
     SimDevice& d = *it->device;
-    const int cmd_error = d.apply(command);
-    log_info("fleet: " + d.id() + " " + command.cmd_type + " " + command.action + command.volume +
-             (cmd_error ? ": refused" : ": done") + (send_receipt ? "" : " (receipt dropped)"));
+    std::string what;
+    const int cmd_error = d.apply(command, what);
+    log_info("fleet: " + d.id() + " " + what +
+             (cmd_error ? ": refused, cmdError " + std::to_string(cmd_error) : ": accepted") +
+             (send_receipt ? "" : " (receipt dropped)"));
     if (!send_receipt) return true;
     const std::int64_t now = now_ms();
     JsonWriter j;
@@ -130,7 +132,7 @@ bool Fleet::command(const std::string& device_id, const std::string& cmd_id,
         .field("cmdId", cmd_id)
         .field("cmdType", command.cmd_type)
         .field("executeResult", cmd_error ? "failure" : "success")
-        .field("errorCode", 0)
+        .field("errorCode", cmd_error)  // the simulator's choice: errorCode repeats cmdError
         .field("cmdError", cmd_error)
         .end_object()
         .field("serverTime", now)
@@ -148,6 +150,13 @@ bool Fleet::command(const std::string& device_id, const std::string& cmd_id,
   }
   wake_.notify_all();
   return true;
+}
+
+bool Fleet::move_probe(const std::string& device_id, int probe, ProbePlace place) {
+  std::lock_guard lock(mutex_);
+  auto it = std::find_if(slots_.begin(), slots_.end(),
+                         [&](const Slot& s) { return s.device->id() == device_id; });
+  return it != slots_.end() && it->device->move_probe(probe, place);
 }
 
 // Staggers the devices over one interval so their reports do not bunch up.

@@ -64,6 +64,9 @@ class Fleet {
   // device:cmd:receipt. False when there is no such device.
   bool command(const std::string& device_id, const std::string& cmd_id,
                const DeviceCommand& command, bool send_receipt);
+  // Moves a probe into the food, out of it or into its charger
+  // (/sim/probe/in|out|dock). False when there is no such device or probe.
+  bool move_probe(const std::string& device_id, int probe, ProbePlace place);
 
  private:
   struct Slot {

@@ -85,26 +85,89 @@ std::vector<DeviceInfo> parse_devices(const std::string& path, const std::string
   return out;
 }
 
-std::string probe_data(const Command& c) {
-  std::string out = "\"probeColor\":\"probe" + std::to_string(c.probe) + "\"";
-  if (!c.cook_uuid.empty()) out += ",\"cookUuid\":\"" + tc::json_escape(c.cook_uuid) + "\"";
-  return out;
+// The minified JSON of a parsed element (stages of setParams kept as received).
+std::string minified(simdjson::dom::element e) { return simdjson::minify(e); }
+
+// setParams with stage 0's setTemperature replaced: stage 0's other fields
+// and every later stage are kept as the probe reported them.
+std::string set_params(const Command& c) {
+  const std::string target = std::to_string(c.target_tenths);
+  const std::string single = "[{\"setTemperature\":" + target + "}]";
+  if (c.set_params_json.empty()) return single;
+  simdjson::dom::parser parser;
+  simdjson::dom::array stages;
+  if (parser.parse(c.set_params_json).get(stages) || stages.size() == 0) return single;
+  std::string out = "[";
+  bool first = true;
+  for (simdjson::dom::element stage : stages) {
+    if (!first) {
+      out += "," + minified(stage);
+      continue;
+    }
+    first = false;
+    out += "{\"setTemperature\":" + target;
+    simdjson::dom::object fields;
+    if (!stage.get(fields))
+      for (simdjson::dom::key_value_pair field : fields)
+        if (field.key != "setTemperature")
+          out += ",\"" + tc::json_escape(field.key) + "\":" + minified(field.value);
+    out += "}";
+  }
+  return out + "]";
 }
 
-std::string command_data(const Command& c) {
-  switch (c.action) {
+constexpr const char* kManualCookingData =
+    R"({"dataType":"manual","dataId":"","dataName":"Manual cook","dataImgUrl":""})";
+
+int cooking_action(Command::Action action) {
+  switch (action) {
     case Command::Action::SetTarget:
-      return "{" + probe_data(c) + ",\"action\":\"modify\",\"setParams\":[{\"setTemperature\":" +
-             std::to_string(c.target_tenths) + "}]}";
+      return 1;
     case Command::Action::Stop:
-      return "{" + probe_data(c) + ",\"action\":\"stop\"}";
+      return 2;
+    case Command::Action::Rest:
+      return 4;
     case Command::Action::Finish:
-      return "{" + probe_data(c) + ",\"action\":\"finish\"}";
+      return 5;
     case Command::Action::Volume:
-      return "{\"volume\":\"" + tc::json_escape(c.volume) + "\"}";
+      break;
   }
-  return "{}";
+  return 0;
 }
+
+void require(bool present, const char* what) {
+  if (!present) throw std::invalid_argument(std::string("a command needs ") + what);
+}
+
+}  // namespace
+
+std::string command_type(const Command& c) {
+  require(!c.model.empty(), "the device model");
+  return c.model + (c.action == Command::Action::Volume ? ":setting:modify" : ":cooking:action");
+}
+
+// protocol.md, "Commands": cookingAction is an integer; action 1 carries the
+// whole cook, 2, 4 and 5 only the probe and the running cook's uuid.
+std::string command_data(const Command& c) {
+  if (c.action == Command::Action::Volume) {
+    require(!c.volume.empty(), "a volume");
+    return "{\"volume\":\"" + tc::json_escape(c.volume) + "\"}";
+  }
+  require(c.probe >= 1 && c.probe <= 4, "a probe from 1 to 4");
+  require(!c.cook_uuid.empty(), "the cookUuid");
+  std::string out = "{\"probeColor\":\"probe" + std::to_string(c.probe) +
+                    "\",\"cookingAction\":" + std::to_string(cooking_action(c.action));
+  if (c.action != Command::Action::SetTarget)
+    return out + ",\"cookUuid\":\"" + tc::json_escape(c.cook_uuid) + "\"}";
+  require(!c.start_client.empty(), "the startClient");
+  require(!c.cooking_mode.empty(), "the cookingMode");
+  out += ",\"cookingMode\":\"" + tc::json_escape(c.cooking_mode) + "\",\"cookUuid\":\"" +
+         tc::json_escape(c.cook_uuid) + "\",\"startClient\":\"" + tc::json_escape(c.start_client) +
+         "\",\"setParams\":" + set_params(c) + ",\"cookingData\":";
+  return out + (c.start_client == "device" ? "null" : kManualCookingData) + "}";
+}
+
+namespace {
 
 tc::ApiSettings api_settings(const Account& account, const std::string& api_url) {
   return tc::ApiSettings{
@@ -220,11 +283,11 @@ Credentials Cloud::Impl::fetch_credentials() {
 }
 
 std::string command_body(const Command& command, const std::string& cmd_id) {
-  const bool setting = command.action == Command::Action::Volume;
+  const std::string data = command_data(command);
   return "{\"deviceId\":\"" + tc::json_escape(command.device_id) +
-         "\",\"deviceType\":\"thermometer\",\"cmdType\":\"" + tc::json_escape(command.model) +
-         (setting ? ":setting:modify" : ":cooking:action") + "\",\"cmdId\":\"" +
-         tc::json_escape(cmd_id) + "\",\"cmdData\":" + command_data(command) + "}";
+         "\",\"deviceType\":\"thermometer\",\"cmdType\":\"" +
+         tc::json_escape(command_type(command)) + "\",\"cmdId\":\"" + tc::json_escape(cmd_id) +
+         "\",\"cmdData\":" + data + "}";
 }
 
 Account account_from_environment() {
@@ -280,11 +343,15 @@ std::vector<DeviceInfo> Cloud::devices() {
 }
 
 std::string Cloud::send_command(const Command& command) {
+  const std::string cmd_id = tc::random_hex(16);
+  send_command(command, cmd_id);
+  return cmd_id;
+}
+
+void Cloud::send_command(const Command& command, const std::string& cmd_id) {
   if (command.device_id.empty() || command.model.empty())
     throw std::invalid_argument("a command needs the device id and its model");
-  const std::string cmd_id = tc::random_hex(16);
   impl_->call("app/command/send", command_body(command, cmd_id));
-  return cmd_id;
 }
 
 }  // namespace thermomaven::client

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -80,6 +81,16 @@ std::optional<std::int32_t> read_int32(ondemand::value v) {
       *i > std::numeric_limits<std::int32_t>::max())
     return std::nullopt;
   return static_cast<std::int32_t>(*i);
+}
+
+// An id that protocol.md says may come as a string of digits or as a JSON
+// number (deviceId): both read as the digits.
+bool read_id(ondemand::value v, std::string& out) {
+  if (read_text(v, out)) return true;
+  std::uint64_t number;
+  if (v.get_uint64().get(number) != SUCCESS) return false;
+  out = std::to_string(number);
+  return true;
 }
 
 std::optional<bool> read_bool(ondemand::value v) {
@@ -190,6 +201,7 @@ enum class ProbeField {
   Zones,
   Ambient,
   SetParams,
+  StartClient,
   Color,
   State,
   Mode,
@@ -233,7 +245,8 @@ ProbeField probe_field(Key key) {
       if (key.is("probeColor")) return ProbeField::Color;
       return key.is("probeNotes") ? ProbeField::Notes : ProbeField::Other;
     case 's':
-      return key.is("setParams") ? ProbeField::SetParams : ProbeField::Other;
+      if (key.is("setParams")) return ProbeField::SetParams;
+      return key.is("startClient") ? ProbeField::StartClient : ProbeField::Other;
     case 't':
       return key.is("totalCookSec") ? ProbeField::Total : ProbeField::Other;
     default:
@@ -241,17 +254,73 @@ ProbeField probe_field(Key key) {
   }
 }
 
-error_code parse_target(ondemand::value v, ProbeSample& p) {
-  bool first = true;
-  return for_each_element(v, [&](ondemand::value stage) -> error_code {
-    ondemand::object o;
-    if (!first || stage.get_object().get(o) != SUCCESS) return SUCCESS;
-    first = false;  // the first stage is the current one
-    return for_each_field(o, [&](Key k, ondemand::value t) -> error_code {
-      if (k.is("setTemperature")) p.target = read_int32(t);
-      return SUCCESS;
-    });
-  });
+constexpr std::size_t kMaxSetParams = 2048;  // bytes of setParams kept as received
+
+// A number in raw JSON text as read_int reads one: an integer, or a
+// fraction rounded; anything else is absent.
+std::optional<std::int32_t> raw_int32(std::string_view text) {
+  std::int64_t i = 0;
+  const char* end = text.data() + text.size();
+  auto [after, error] = std::from_chars(text.data(), end, i);
+  if (error != std::errc() || after == text.data()) return std::nullopt;
+  if (after < end && (*after == '.' || *after == 'e' || *after == 'E')) {
+    double d = 0;
+    auto [after_d, error_d] = std::from_chars(text.data(), end, d);
+    if (error_d != std::errc() || !std::isfinite(d) || std::fabs(d) >= 9e15) return std::nullopt;
+    after = after_d;
+    i = static_cast<std::int64_t>(std::llround(d));
+  }
+  if (i < std::numeric_limits<std::int32_t>::min() || i > std::numeric_limits<std::int32_t>::max())
+    return std::nullopt;
+  return static_cast<std::int32_t>(i);
+}
+
+// Stage 0's setTemperature, found in the raw text of setParams (an array of
+// stage objects) by a small scan: reports carry setParams on every probe,
+// and a second parse of it would cost more than the rest of the probe.
+std::optional<std::int32_t> first_stage_target(std::string_view raw) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  std::size_t i = raw.find_first_not_of(kSpace, 1);  // after '['
+  if (i == std::string_view::npos || raw[i] != '{') return std::nullopt;
+  int depth = 0;
+  for (; i < raw.size(); ++i) {
+    const char c = raw[i];
+    if (c == '"') {
+      std::size_t end = i + 1;
+      while (end < raw.size() && raw[end] != '"') end += raw[end] == '\\' ? 2 : 1;
+      if (end >= raw.size()) return std::nullopt;
+      const bool wanted = depth == 1 && raw.substr(i + 1, end - i - 1) == "setTemperature";
+      i = end;
+      if (!wanted) continue;
+      const std::size_t colon = raw.find_first_not_of(kSpace, i + 1);
+      if (colon == std::string_view::npos || raw[colon] != ':') continue;  // a value, not a key
+      const std::size_t number = raw.find_first_not_of(kSpace, colon + 1);
+      if (number == std::string_view::npos) return std::nullopt;
+      return raw_int32(raw.substr(number));
+    }
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return std::nullopt;  // stage 0 ended without a setTemperature
+    }
+  }
+  return std::nullopt;
+}
+
+// setParams: the target (stage 0's setTemperature) and the whole array as
+// received, which a command that changes the target sends back with only
+// that value replaced.
+error_code parse_set_params(ondemand::value v, ProbeSample& p) {
+  ondemand::array array;
+  std::string_view raw;
+  if (v.get_array().get(array) != SUCCESS) return SUCCESS;  // wrong type: absent
+  if (auto e = array.raw_json().get(raw)) return e;
+  while (!raw.empty() &&
+         (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
+    raw.remove_suffix(1);
+  p.target = first_stage_target(raw);
+  if (raw.size() <= kMaxSetParams) p.set_params_json.assign(raw);
+  return SUCCESS;
 }
 
 error_code parse_probe(ondemand::object object, ProbeSample& p) {
@@ -272,7 +341,10 @@ error_code parse_probe(ondemand::object object, ProbeSample& p) {
         p.ambient = read_int32(v);
         break;
       case ProbeField::SetParams:
-        return parse_target(v, p);
+        return parse_set_params(v, p);
+      case ProbeField::StartClient:
+        read_text(v, p.start_client);
+        break;
       case ProbeField::Color: {
         std::string_view color;
         if (v.get_string().get(color) == SUCCESS) p.probe = probe_number(color);
@@ -324,6 +396,8 @@ void reset_probe(ProbeSample& p) {
   p.probe = 0;
   p.state.clear();
   p.mode.clear();
+  p.start_client.clear();
+  p.set_params_json.clear();
   p.cook_uuid.clear();
   p.notes.clear();
   p.has_notes = false;
@@ -488,6 +562,10 @@ class MessageParser::Impl {
     std::vector<DeviceInfo> devices;
     std::vector<StatusReport> latest_reports;
     CommandReceipt receipt;
+    // A receipt's fields at the envelope's own level (one description's
+    // layout), used only when cmdData lacks them.
+    CommandReceipt top_level_receipt;
+    bool has_top_level_receipt = false;
 
     void reset(StatusReport* target) {
       cmd_type.clear();
@@ -501,6 +579,8 @@ class MessageParser::Impl {
       devices.clear();
       latest_reports.clear();
       receipt = CommandReceipt{};
+      top_level_receipt = CommandReceipt{};
+      has_top_level_receipt = false;
     }
 
     error_code field(Key key, ondemand::value v, Impl& parser) {
@@ -509,9 +589,16 @@ class MessageParser::Impl {
       else if (key.is("cmdId"))
         read_text(v, cmd_id);
       else if (key.is("deviceId"))
-        read_text(v, device_id);
+        read_id(v, device_id);
       else if (key.is("deviceModel"))
         read_text(v, device_model);
+      else if (key.is("executeResult"))
+        has_top_level_receipt |= read_text(v, top_level_receipt.execute_result);
+      else if (key.is("cmdError")) {
+        top_level_receipt.cmd_error = read_int(v);
+        has_top_level_receipt |= top_level_receipt.cmd_error.has_value();
+      } else if (key.is("errorCode"))
+        top_level_receipt.error_code = read_int(v);
       else if (key.is("serverTime"))
         server_time = read_int(v);
       else if (key.is("deviceTime"))
@@ -691,6 +778,7 @@ class MessageParser::Impl {
     out.cmd_type = env.cmd_type;
     out.cmd_id = env.cmd_id;
     out.kind = kind_of(env.cmd_type);
+    if (out.kind == MessageKind::CommandReceipt) return resolve_receipt(env, out, error);
     if (out.kind != MessageKind::Unknown && (!env.data_parsed || env.data_wrong_type))
       return refuse(error, "bad_cmddata",
                     "cmdData of " + env.cmd_type + " is missing or not an object");
@@ -702,14 +790,35 @@ class MessageParser::Impl {
         out.latest_reports = std::move(env.latest_reports);
         for (auto& r : out.latest_reports) r.unit = options_.unit;
         return true;
-      case MessageKind::CommandReceipt:
-        out.receipt = std::move(env.receipt);
-        out.receipt.device_id =
-            env.device_id.empty() ? std::string(device_from_topic(out.topic)) : env.device_id;
-        return true;
+      case MessageKind::CommandReceipt:  // resolve_receipt
       case MessageKind::Unknown:
         return true;
     }
+    return true;
+  }
+
+  // protocol.md: the receipt's fields are in cmdData, whose cmdId is the
+  // command's (the envelope's own cmdId is a new one); only when cmdData
+  // lacks them, a layout with executeResult at the top level answers the
+  // envelope's cmdId.
+  bool resolve_receipt(Envelope& env, Message& out, ParseError& error) {
+    const bool data_usable = env.data_parsed && !env.data_wrong_type;
+    const bool data_has_result = data_usable && !env.receipt.cmd_id.empty() &&
+                                 (!env.receipt.execute_result.empty() || env.receipt.cmd_error);
+    if (data_has_result) {
+      out.receipt = std::move(env.receipt);
+    } else if (env.has_top_level_receipt) {
+      out.receipt = std::move(env.top_level_receipt);
+      out.receipt.cmd_id = env.cmd_id;
+      out.receipt.cmd_type = data_usable ? env.receipt.cmd_type : std::string();
+    } else if (!data_usable) {
+      return refuse(error, "bad_cmddata",
+                    "cmdData of " + env.cmd_type + " is missing or not an object");
+    } else {
+      out.receipt = std::move(env.receipt);  // answers nothing we can match
+    }
+    out.receipt.device_id =
+        env.device_id.empty() ? std::string(device_from_topic(out.topic)) : env.device_id;
     return true;
   }
 

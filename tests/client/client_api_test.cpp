@@ -259,11 +259,21 @@ TEST_CASE("command_body: the envelope of protocol.md for each command") {
   set.model = "WT09";
   set.probe = 2;
   set.cook_uuid = "abc";
+  set.start_client = "device";
+  set.cooking_mode = "smart";
   set.target_tenths = 2030;
-  CHECK(client::command_body(set, "00ff") ==
-        R"({"deviceId":"dev1","deviceType":"thermometer","cmdType":"WT09:cooking:action",)"
-        R"("cmdId":"00ff","cmdData":{"probeColor":"probe2","cookUuid":"abc","action":"modify",)"
-        R"("setParams":[{"setTemperature":2030}]}})");
+  CHECK(
+      client::command_body(set, "00ff") ==
+      R"({"deviceId":"dev1","deviceType":"thermometer","cmdType":"WT09:cooking:action",)"
+      R"("cmdId":"00ff","cmdData":{"probeColor":"probe2","cookingAction":1,"cookingMode":"smart",)"
+      R"("cookUuid":"abc","startClient":"device","setParams":[{"setTemperature":2030}],)"
+      R"("cookingData":null}})");
+  client::Command stop = set;
+  stop.action = client::Command::Action::Stop;
+  CHECK(client::command_data(stop) ==
+        R"({"probeColor":"probe2","cookingAction":2,"cookUuid":"abc"})");
+  stop.cook_uuid.clear();  // protocol.md: stop carries the running cook's uuid
+  CHECK_THROWS_AS(client::command_data(stop), std::invalid_argument);
   client::Command volume;
   volume.action = client::Command::Action::Volume;
   volume.device_id = "dev1";

@@ -1,7 +1,9 @@
 #include "thermomaven/collector/message_parser.hpp"
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace thermomaven;
 using namespace thermomaven::collector;
@@ -223,6 +225,95 @@ TEST_CASE("Receipts and unknown kinds are accepted and told apart") {
   REQUIRE(unknown.ok);
   CHECK(unknown.message.kind == MessageKind::Unknown);
   CHECK(unknown.message.cmd_type == "WT09:firmware:news");
+}
+
+TEST_CASE("A probe keeps its startClient and setParams as received, for a command") {
+  const Parsed p = parse_line(envelope(status(kProbe)));
+  REQUIRE(p.ok);
+  const ProbeSample& probe = p.message.report.probes.at(0);
+  CHECK(probe.start_client == "device");
+  CHECK(probe.target == 2030);
+  CHECK(probe.set_params_json == R"([{"setTemperature":2030},{"setTemperature":1500}])");
+  // A docked stub keeps its mode and setParams; a wrong type is absent, not a crash.
+  const Parsed stub = parse_line(envelope(status(
+      R"({"probeColor":"probe1","cookingState":"charged","cookingMode":"manual","setParams":[{"setTemperature":-40,"x":{"y":[1]}}]},)"
+      R"({"probeColor":"probe2","startClient":7,"setParams":{"setTemperature":1}})")));
+  REQUIRE(stub.ok);
+  REQUIRE(stub.message.report.probes.size() == 2);
+  CHECK(stub.message.report.probes[0].target == -40);
+  CHECK(stub.message.report.probes[0].set_params_json ==
+        R"([{"setTemperature":-40,"x":{"y":[1]}}])");
+  CHECK(stub.message.report.probes[0].start_client.empty());
+  CHECK(stub.message.report.probes[1].start_client.empty());
+  CHECK(stub.message.report.probes[1].set_params_json.empty());
+  CHECK(!stub.message.report.probes[1].target.has_value());
+}
+
+TEST_CASE("The target is stage 0's setTemperature, whatever else setParams holds") {
+  struct Case {
+    std::string set_params;
+    std::optional<std::int32_t> target;
+  };
+  const std::vector<Case> cases = {
+      {R"([{"setTemperature":2030}])", 2030},
+      {R"([ { "note" : "setTemperature", "x":{"setTemperature":1}, "setTemperature" : -45 } ])",
+       -45},
+      {R"([{"a":"q\"}\\","setTemperature":1999.6},{"setTemperature":1}])", 2000},
+      {R"([{"x":[1,{"setTemperature":5}]},{"setTemperature":1}])", std::nullopt},
+      {R"([{"setTemperature":"2030"}])", std::nullopt},
+      {R"([{"setTemperature":null}])", std::nullopt},
+      {R"([{"setTemperature":99999999999}])", std::nullopt},
+      {R"([2030,{"setTemperature":1}])", std::nullopt},
+      {R"([])", std::nullopt},
+  };
+  for (const Case& c : cases) {
+    INFO(c.set_params);
+    const Parsed p = parse_line(envelope(status(
+        R"({"probeColor":"probe1","cookingState":"charged","setParams":)" + c.set_params + "}")));
+    REQUIRE(p.ok);
+    REQUIRE(p.message.report.probes.size() == 1);
+    CHECK(p.message.report.probes[0].target == c.target);
+    CHECK(p.message.report.probes[0].set_params_json == c.set_params);
+  }
+}
+
+TEST_CASE("Receipts: cmdData.cmdId answers the command; a numeric deviceId is its digits") {
+  struct Case {
+    const char* name;
+    std::string line;
+    std::string cmd_id, device_id, execute_result;
+    std::optional<std::int64_t> cmd_error;
+  };
+  const std::vector<Case> cases = {
+      {"protocol.md's layout: the envelope's own cmdId is a new id",
+       R"({"cmdId":"new1","cmdType":"device:cmd:receipt","deviceId":"796","cmdData":{"cmdId":"sent1","cmdType":"WT11:cooking:action","executeResult":"success","errorCode":0,"cmdError":0}})",
+       "sent1", "796", "success", 0},
+      {"a numeric deviceId",
+       R"({"cmdId":"new2","cmdType":"device:cmd:receipt","deviceId":199298835195806964,"cmdData":{"cmdId":"sent2","executeResult":"failure","cmdError":4}})",
+       "sent2", "199298835195806964", "failure", 4},
+      {"fields at the top level only when cmdData lacks them",
+       R"({"cmdId":"sent3","cmdType":"device:cmd:receipt","deviceId":"5","executeResult":"failure","errorCode":1,"cmdError":1})",
+       "sent3", "5", "failure", 1},
+      {"cmdData without the result: the top-level layout",
+       R"({"cmdId":"sent4","cmdType":"device:cmd:receipt","deviceId":"5","cmdData":{},"executeResult":"success","cmdError":0})",
+       "sent4", "5", "success", 0},
+      {"cmdData wins over top-level fields",
+       R"({"cmdId":"new5","cmdType":"device:cmd:receipt","deviceId":"5","executeResult":"failure","cmdError":1,"cmdData":{"cmdId":"sent5","executeResult":"success","cmdError":0}})",
+       "sent5", "5", "success", 0},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const Parsed p = parse_line(c.line);
+    REQUIRE(p.ok);
+    REQUIRE(p.message.kind == MessageKind::CommandReceipt);
+    CHECK(p.message.receipt.cmd_id == c.cmd_id);
+    CHECK(p.message.receipt.device_id == c.device_id);
+    CHECK(p.message.receipt.execute_result == c.execute_result);
+    CHECK(p.message.receipt.cmd_error == c.cmd_error);
+  }
+  const Parsed empty = parse_line(R"({"cmdId":"x","cmdType":"device:cmd:receipt","deviceId":"5"})");
+  CHECK(!empty.ok);
+  CHECK(empty.error.reason == "bad_cmddata");
 }
 
 TEST_CASE("The unit of the raw tenths comes from the options") {

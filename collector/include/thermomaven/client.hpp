@@ -73,18 +73,33 @@ struct CertificateInfo {
 };
 
 // One command to a device, sent through the REST API (app/command/send);
-// the device answers with a CommandReceipt over MQTT.
+// the device answers with a CommandReceipt over MQTT. This is the wire
+// level: CommandTracker (command_tracker.hpp) decides these fields from the
+// probe's latest report (protocol.md, "Commands").
 struct Command {
-  enum class Action { SetTarget, Stop, Finish, Volume };
+  // {MODEL}:cooking:action with cookingAction 1 (SetTarget: start a cook or
+  // change the running one), 2 (Stop), 4 (Rest), 5 (Finish); Volume is
+  // {MODEL}:setting:modify.
+  enum class Action { SetTarget, Stop, Finish, Rest, Volume };
   Action action = Action::SetTarget;
   std::string device_id;
-  std::string model;               // e.g. "WT09": the cmdType prefix
-  int probe = 1;                   // SetTarget, Stop, Finish: 1..4
-  std::string cook_uuid;           // the running cook of that probe, when there is one
+  std::string model;      // e.g. "WT09": the cmdType prefix
+  int probe = 1;          // cooking actions: 1..4
+  std::string cook_uuid;  // the running cook; for SetTarget a fresh one starts a cook
+  // SetTarget only: as the running cook reported them ("device", "android",
+  // "ios"; "smart", "manual"), or "android" and the last mode for a new cook.
+  std::string start_client, cooking_mode;
   std::int32_t target_tenths = 0;  // SetTarget, in the account's unit
-  std::string volume;              // Volume: "high", "medium" or "quiet"
+  // SetTarget: the stages as reported (a JSON array); stage 0's setTemperature
+  // is replaced, every other field and stage kept. Empty: one stage.
+  std::string set_params_json;
+  std::string volume;  // Volume: "high", "medium" or "quiet"
 };
 
+// The cmdType and the cmdData (a JSON object) of `command`. Throws
+// std::invalid_argument when a field protocol.md requires is missing.
+std::string command_type(const Command& command);
+std::string command_data(const Command& command);
 // The JSON body of app/command/send for `command` with this cmdId.
 std::string command_body(const Command& command, const std::string& cmd_id);
 
@@ -131,6 +146,8 @@ class Cloud {
   std::vector<DeviceInfo> devices();
   // Sends a command with a fresh cmdId and returns that cmdId.
   std::string send_command(const Command& command);
+  // Sends a command with the given cmdId (32 hex).
+  void send_command(const Command& command, const std::string& cmd_id);
 
   const Account& account() const;
 

@@ -327,3 +327,75 @@ TEST_CASE("the same seed gives the same devices and the same reports") {
   CHECK(first.first != other.first);
   CHECK(first.second[0].substr(0, 18) != other.second[0].substr(0, 18));  // device ids
 }
+
+TEST_CASE("app/command/send takes protocol.md's body; the receipt answers in its cmdData") {
+  SimProcess sim({"--no-offline", "--interval-ms", "500"});
+  TempDir tmp;
+  const Logger logger = certified_logger(sim, tmp.path());
+  const std::string id = logger.keystore.client_id;
+  CommandResult r =
+      subscribe(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
+  REQUIRE(r.exit_code == 0);
+  const std::string topic = device_topics(lines_of(r.output).at(0)).at(0);  // device/WT09/ID/pub
+  const std::string device_id =
+      topic.substr(topic.find('/', 7) + 1, topic.rfind('/') - topic.find('/', 7) - 1);
+  REQUIRE(!device_id.empty());
+
+  auto body = [&](const std::string& device, const std::string& type, const std::string& cmd_id,
+                  const std::string& data) {
+    return R"({"deviceId":)" + device + R"(,"deviceType":")" + type +
+           R"(","cmdType":"WT09:setting:modify","cmdId":")" + cmd_id + R"(","cmdData":)" + data +
+           "}";
+  };
+  const std::string quoted = "\"" + device_id + "\"";
+  const std::string first_id = "0123456789abcdef0123456789abcdef";
+  const std::string second_id = "fedcba9876543210fedcba9876543210";
+
+  // Refused at the REST level: nothing reaches the device.
+  const ApiReply no_type =
+      api_call(sim, "app/command/send", body(quoted, "user", first_id, "{}"), logger.token);
+  CHECK(no_type.code == "1002");
+  CHECK(no_type.msg.find("deviceType") != std::string::npos);
+  const ApiReply short_id =
+      api_call(sim, "app/command/send", body(quoted, "thermometer", "abc", "{}"), logger.token);
+  CHECK(short_id.code == "1002");
+  CHECK(short_id.msg.find("cmdId") != std::string::npos);
+
+  BackgroundCommand sub(mosquitto_sub(sim, logger.pem, id, {topic}, 100, 20),
+                        tmp.path() + "/device.out");
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (read_file(tmp.path() + "/device.out").empty() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);  // subscribed: a report came
+  // A string action is no shape of protocol.md's (and a numeric deviceId is the device).
+  CHECK(api_call(sim, "app/command/send",
+                 body(device_id, "thermometer", first_id, R"({"volume":"quiet","action":"x"})"),
+                 logger.token)
+            .code == "0");
+  CHECK(api_call(sim, "app/command/send",
+                 body(quoted, "thermometer", second_id, R"({"volume":"quiet"})"), logger.token)
+            .code == "0");
+  std::vector<std::string> receipts;
+  while (receipts.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    receipts.clear();
+    for (const std::string& line : lines_of(read_file(tmp.path() + "/device.out")))
+      if (line.find("device:cmd:receipt") != std::string::npos)
+        receipts.push_back(line.substr(line.find(' ') + 1));
+  }
+  REQUIRE(receipts.size() == 2);
+  simdjson::dom::parser parser;
+  const std::string sent[] = {first_id, second_id};
+  for (std::size_t i = 0; i < 2; ++i) {
+    INFO(receipts[i]);
+    const simdjson::dom::element doc = parser.parse(receipts[i]);
+    CHECK(text(doc["cmdId"]).size() == 32);
+    CHECK(text(doc["cmdId"]) != sent[i]);  // the envelope's own id is new
+    CHECK(text(doc["deviceId"]) == device_id);
+    const simdjson::dom::element data = doc["cmdData"];
+    CHECK(text(data["cmdId"]) == sent[i]);
+    CHECK(text(data["cmdType"]) == "WT09:setting:modify");
+    CHECK(text(data["executeResult"]) == (i == 0 ? "failure" : "success"));
+    CHECK(int64_t(data["cmdError"]) == (i == 0 ? 1 : 0));
+  }
+}
