@@ -284,6 +284,8 @@ class Doctor {
   bool device_topics(cl::Session& session, Clock::time_point deadline);
   void status_report(Clock::time_point deadline);
 
+  std::string other_broker_advice() const;
+
   const tc::CollectorConfig& config_;
   int wait_s_;
   Report report_;
@@ -314,23 +316,17 @@ bool Doctor::login(cl::Cloud& cloud) {
       return false;
     }
     report_.ok("api reachable", api + " (TLS verified)");
-    const std::string& email = config_.email;
-    if (e.code == "1003")
-      report_.fail("login", "wrong password for " + email,
-                   "check THERMOMAVEN_PASSWORD_FILE (its first line is the password)");
-    else if (e.code == "1004")
-      report_.fail("login", "unknown account " + email,
-                   "check THERMOMAVEN_EMAIL; an account of another region is unknown here too "
-                   "(THERMOMAVEN_REGION)");
-    else if (e.code == "1005")
-      report_.fail(
-          "login", "wrong region for this account (" + what + ")",
-          "set THERMOMAVEN_REGION (--region) to the account's region, currently " + config_.region);
-    else if (e.code == "1001" || e.code == "1002")
-      report_.fail("login", "the cloud refused the request itself (" + what + ")",
-                   "check the system clock (it must be within minutes of the real time)");
-    else
-      report_.fail("login", "refused (" + what + ")", "");
+    // No refusal code is known to mean one cause, and the cloud answers a
+    // wrong region like a wrong password (protocol.md): quote it (the
+    // error carries the cloud's code and msg) and name every likely cause.
+    // The client library's own list of causes is given as the fix below.
+    const std::string quoted = what.substr(0, what.find("; likely causes"));
+    report_.fail("login", "refused for " + config_.email + " (" + quoted + ")",
+                 "check, in this order: the password (THERMOMAVEN_PASSWORD_FILE, its first "
+                 "line), the region (" +
+                     config_.region +
+                     " is in use; set THERMOMAVEN_REGION to the account's region), and the "
+                     "account (THERMOMAVEN_EMAIL); the system clock matters too");
     return false;
   }
   report_.ok("api reachable", config_.api_url + " (TLS verified)");
@@ -380,6 +376,16 @@ bool Doctor::certificate(cl::Cloud& cloud) {
   return true;
 }
 
+// No client has been reported working with a European account on either
+// broker (protocol.md): when one cannot connect, the other is worth a try.
+std::string Doctor::other_broker_advice() const {
+  const std::string other = tc::other_region_broker(config_.region, config_.mqtt.host);
+  if (other.empty()) return "";
+  return "; no client is confirmed on a European account's broker, so the other broker is "
+         "worth a try: THERMOMAVEN_MQTT_ENDPOINT=" +
+         other + ":8883";
+}
+
 bool Doctor::broker_reachable() {
   const std::string& host = config_.mqtt.host;
   const int port = config_.mqtt.port;
@@ -391,7 +397,7 @@ bool Doctor::broker_reachable() {
   }
   const std::string fix = "port " + std::to_string(port) +
                           " seems blocked (a firewall?) or THERMOMAVEN_MQTT_ENDPOINT is wrong" +
-                          port_443_advice(host, port);
+                          port_443_advice(host, port) + other_broker_advice();
   report_.fail("broker reachable", where + ": " + error, fix);
   return false;
 }
@@ -409,36 +415,39 @@ bool Doctor::connected(cl::Session& session) {
   const cl::SessionStats stats = session.stats();
   const std::string& error = stats.last_error;
   const std::string step = "connected and authorised";
+  // A European account may also try the other broker (protocol.md).
+  auto fail = [&](const std::string& detail, const std::string& fix) {
+    const std::string advice = other_broker_advice();
+    report_.fail(step, detail, fix.empty() && !advice.empty() ? advice.substr(2) : fix + advice);
+  };
   switch (stats.connect_failure) {
     case cl::ConnectFailure::NotAuthorised:
-      report_.fail(step, "the broker refused this client (" + error + ")",
-                   "the certificate is not allowed in: run doctor again (it applies for a new "
-                   "one); if it persists, the account's MQTT access is blocked: log in once "
-                   "with the ThermoMaven app");
+      fail("the broker refused this client (" + error + ")",
+           "the certificate is not allowed in: run doctor again (it applies for a new "
+           "one); if it persists, the account's MQTT access is blocked: log in once "
+           "with the ThermoMaven app");
       break;
     case cl::ConnectFailure::BrokerNotTrusted:
-      report_.fail(step, "the broker's TLS certificate is not trusted (" + error + ")",
-                   "wrong endpoint for the region, or a proxy that intercepts TLS; check "
-                   "THERMOMAVEN_MQTT_ENDPOINT and THERMOMAVEN_REGION (THERMOMAVEN_CA_FILE for a "
-                   "private broker)");
+      fail("the broker's TLS certificate is not trusted (" + error + ")",
+           "wrong endpoint for the region, or a proxy that intercepts TLS; check "
+           "THERMOMAVEN_MQTT_ENDPOINT and THERMOMAVEN_REGION (THERMOMAVEN_CA_FILE for a "
+           "private broker)");
       break;
     case cl::ConnectFailure::TlsRefused:
-      report_.fail(step, "the TLS handshake with the broker failed (" + error + ")",
-                   "the broker may have refused the client certificate; run doctor again");
+      fail("the TLS handshake with the broker failed (" + error + ")",
+           "the broker may have refused the client certificate; run doctor again");
       break;
     case cl::ConnectFailure::Unreachable:
       // The TCP check passed: something takes the connection and says nothing.
-      report_.fail(step, "the broker takes the TCP connection but never answers (" + error + ")",
-                   "something on the way swallows the traffic on this port (a firewall or "
-                   "proxy)" +
-                       port_443_advice(config_.mqtt.host, config_.mqtt.port));
+      fail("the broker takes the TCP connection but never answers (" + error + ")",
+           "something on the way swallows the traffic on this port (a firewall or "
+           "proxy)" +
+               port_443_advice(config_.mqtt.host, config_.mqtt.port));
       break;
     case cl::ConnectFailure::None:
-      report_.fail(step,
-                   error.empty()
-                       ? "no connection within " + std::to_string(kSessionEndWait.count()) + " s"
-                       : error,
-                   "");
+      fail(error.empty() ? "no connection within " + std::to_string(kSessionEndWait.count()) + " s"
+                         : error,
+           "");
       break;
   }
   return false;

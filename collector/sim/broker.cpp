@@ -23,6 +23,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Debug lines that trace single packets: read, but not copied to our log.
+bool is_packet_trace(const std::string& line) {
+  for (const char* prefix : {"Received ", "Sending ", "\t", "No will message", "Outgoing messages"})
+    if (line.starts_with(prefix)) return true;
+  return false;
+}
+
 std::string current_user() {
   const passwd* pw = ::getpwuid(::geteuid());
   return pw ? pw->pw_name : "root";
@@ -46,8 +53,12 @@ int pick_free_port() {
   return ntohs(addr.sin_port);
 }
 
-Broker::Broker(BrokerFiles files, int port, SubscribeHandler on_subscribe)
-    : files_(std::move(files)), port_(port), on_subscribe_(std::move(on_subscribe)) {}
+Broker::Broker(BrokerFiles files, int port, SubscribeHandler on_subscribe,
+               OversizedSubscribeHandler on_oversized)
+    : files_(std::move(files)),
+      port_(port),
+      on_subscribe_(std::move(on_subscribe)),
+      on_oversized_(std::move(on_oversized)) {}
 
 Broker::~Broker() {
   stop();
@@ -75,6 +86,7 @@ void Broker::write_config(const std::string& cert_file, const std::string& key_f
 
       "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
       "log_type subscribe\n"
+      "log_type debug\n"  // packet boundaries: SUBSCRIBE ... SUBACK (watch_subscribe_packet)
       "log_timestamp false\n"
       "connection_messages true\n";
   // Mosquitto refuses any other client id with CONNACK 5 (not authorised),
@@ -212,6 +224,22 @@ bool Broker::running() {
   return pid_ > 0 && listening_;
 }
 
+void Broker::watch_subscribe_packet(const std::string& line) {
+  static const std::string kStart = "Received SUBSCRIBE from ";
+  static const std::string kEnd = "Sending SUBACK to ";
+  if (line.starts_with(kStart)) {
+    subscribing_client_ = line.substr(kStart.size());
+    subscribing_filters_ = 0;
+  } else if (subscribing_filters_ >= 0 && line.starts_with("\t")) {
+    ++subscribing_filters_;
+  } else if (subscribing_filters_ >= 0 && line.starts_with(kEnd)) {
+    const int filters = subscribing_filters_;
+    subscribing_filters_ = -1;
+    if (filters > kMaxFiltersPerSubscribe && on_oversized_)
+      on_oversized_(subscribing_client_, filters);
+  }
+}
+
 void Broker::read_log(int fd) {
   std::string pending;
   char buffer[4096];
@@ -224,7 +252,8 @@ void Broker::read_log(int fd) {
     while ((newline = pending.find('\n')) != std::string::npos) {
       const std::string line = pending.substr(0, newline);
       pending.erase(0, newline + 1);
-      log_info("mosquitto: " + line);
+      watch_subscribe_packet(line);
+      if (!is_packet_trace(line)) log_info("mosquitto: " + line);
       // A subscribe line is "<client id> <qos> <topic>"; ids have no spaces.
       const auto first = line.find(' ');
       const auto second = first == std::string::npos ? first : line.find(' ', first + 1);

@@ -33,8 +33,16 @@ class Broker {
   // Called from the log-reader thread for every subscription the broker
   // granted.
   using SubscribeHandler = std::function<void(const std::string& client, const std::string& topic)>;
+  // Called from the log-reader thread for every SUBSCRIBE packet that
+  // carried more topic filters than AWS IoT accepts in one (8). Mosquitto
+  // itself accepts them, so the simulator watches its debug log for the
+  // packet boundaries ("Received SUBSCRIBE from", one tab-indented line per
+  // filter, "Sending SUBACK to"). Must not block: it hands work over.
+  using OversizedSubscribeHandler = std::function<void(const std::string& client, int filters)>;
+  static constexpr int kMaxFiltersPerSubscribe = 8;
 
-  Broker(BrokerFiles files, int port, SubscribeHandler on_subscribe);
+  Broker(BrokerFiles files, int port, SubscribeHandler on_subscribe,
+         OversizedSubscribeHandler on_oversized = {});
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
@@ -58,6 +66,7 @@ class Broker {
 
  private:
   void read_log(int fd);
+  void watch_subscribe_packet(const std::string& line);
   void write_config(const std::string& cert_file, const std::string& key_file);
   void reap_locked(std::unique_lock<std::mutex>& lock);
   void join_reader(std::unique_lock<std::mutex>& lock);
@@ -66,6 +75,10 @@ class Broker {
   BrokerFiles files_;
   int port_;
   SubscribeHandler on_subscribe_;
+  OversizedSubscribeHandler on_oversized_;
+  // Log-reader thread only: the SUBSCRIBE packet being logged.
+  std::string subscribing_client_;
+  int subscribing_filters_ = -1;  // -1: not inside a SUBSCRIBE
 
   std::mutex lifecycle_;  // one start/stop at a time
   std::mutex mutex_;      // guards everything below

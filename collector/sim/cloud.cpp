@@ -92,7 +92,26 @@ std::string query_value(mg_connection* conn, const char* name) {
   return n < 0 ? "" : std::string(value, static_cast<std::size_t>(n));
 }
 
+// protocol.md's region table, codes only: the simulator serves every
+// region on one address.
+constexpr std::string_view kKnownRegions[] = {
+    "US", "NZ", "CA", "AU", "UK", "DE", "FR", "DK", "FI", "IS", "NO", "CH", "SE", "ZA", "AT",
+    "BE", "BG", "CZ", "HU", "IE", "IT", "LU", "NL", "PL", "PT", "RO", "RS", "SK", "ES", "TR"};
+
+// protocol.md: the app sends 32 hex characters (an MD5), one client 16.
+bool is_device_sn(std::string_view s) { return is_lower_hex(s, 32) || is_lower_hex(s, 16); }
+
 }  // namespace
+
+bool is_known_region(std::string_view code) {
+  return std::find(std::begin(kKnownRegions), std::end(kKnownRegions), code) !=
+         std::end(kKnownRegions);
+}
+
+const char* known_regions_text() {
+  return "US NZ CA AU UK DE FR DK FI IS NO CH SE ZA AT BE BG CZ HU IE IT LU NL PL PT RO RS SK "
+         "ES TR";
+}
 
 Cloud::Cloud(CloudOptions options, const CertificateAuthority& ca, Broker& broker, Fleet& fleet)
     : options_(std::move(options)),
@@ -135,6 +154,12 @@ void Cloud::stop() {
     stopping_ = true;
   }
   stopping_cv_.notify_all();  // ends api_slow waits
+  std::vector<std::thread> kickers;
+  {
+    std::lock_guard lock(mutex_);
+    kickers.swap(kickers_);
+  }
+  for (std::thread& t : kickers) t.join();
   if (tls_) tls_->stop();
   {
     std::lock_guard lock(admin_mutex_);
@@ -245,6 +270,24 @@ void Cloud::change_access(const std::string& commands) {
     log_warn("broker: could not change access control (broker unavailable)");
 }
 
+void Cloud::refuse_oversized_subscribe(const std::string& client_id, int filters) {
+  log_warn("broker: " + client_id + " sent one SUBSCRIBE with " + std::to_string(filters) +
+           " topic filters; AWS IoT accepts at most " +
+           std::to_string(Broker::kMaxFiltersPerSubscribe) + ": disconnecting it");
+  std::lock_guard lock(mutex_);
+  ++oversized_subscribes_;
+  if (stopping_) return;
+  // disableClient kicks the connected client; enableClient lets it back in.
+  kickers_.emplace_back([this, client_id] {
+    JsonWriter j;
+    j.begin_object().key("commands").begin_array();
+    for (const char* command : {"disableClient", "enableClient"})
+      j.begin_object().field("command", command).field("username", client_id).end_object();
+    j.end_array().end_object();
+    change_access(j.str());
+  });
+}
+
 void Cloud::allow_device_topic(const std::string& topic) {
   if (faults().refuse_subscriptions) return;  // granted when the fault ends
   JsonWriter j;
@@ -345,8 +388,9 @@ Cloud::Reply Cloud::handle_api(mg_connection* conn, const std::string& path) {
     const char* token = mg_get_header(conn, "x-token");
     if (!tokens_.count(token)) {
       ++rejected_;
-      log_warn("api: " + path + " refused with code 4001: token invalid or expired");
-      return {200, "application/json", envelope(kTokenInvalid, "token invalid or expired", "null")};
+      log_warn("api: " + path + " refused with HTTP 401, code 4001: token invalid or expired");
+      // protocol.md: a token error may come with a non-200 status.
+      return {401, "application/json", envelope(kTokenInvalid, "token invalid or expired", "null")};
     }
   }
   log_info("api: " + path);
@@ -355,10 +399,10 @@ Cloud::Reply Cloud::handle_api(mg_connection* conn, const std::string& path) {
     tokens_.erase(mg_get_header(conn, "x-token"));
     return {200, "application/json", envelope(0, "success", "null")};
   }
-  if (path == "app/device/share/my/device/list") return device_list();
-  if (path == "app/device/share/shared/device/list")
-    return {200, "application/json", envelope(0, "success", "[]")};
-  if (path == "app/mqtt/cert/apply") return apply_for_certificate();
+  if (path == "app/device/share/my/device/list" || path == "app/device/share/shared/device/list")
+    return device_list(path, *body);
+  if (path == "app/mqtt/cert/apply")
+    return apply_for_certificate(mg_get_header(conn, "x-deviceSn"));
   if (path == "app/history/page")
     return {200, "application/json",
             envelope(0, "success", R"({"list":[],"total":0,"page":1,"pageSize":20})")};
@@ -381,8 +425,8 @@ Cloud::Reply Cloud::check_request(mg_connection* conn, const std::string& body,
   }
   if (headers["x-appId"] != kAppId) return refuse(kBadHeader, "unknown x-appId");
   if (!all_digits(headers["x-appVersion"])) return refuse(kBadHeader, "malformed x-appVersion");
-  if (!is_lower_hex(headers["x-deviceSn"], 32))
-    return refuse(kBadHeader, "malformed x-deviceSn (32 lowercase hex expected)");
+  if (!is_device_sn(headers["x-deviceSn"]))
+    return refuse(kBadHeader, "malformed x-deviceSn (32 or 16 lowercase hex expected)");
   if (!is_lower_hex(headers["x-nonce"], 32))
     return refuse(kBadHeader, "malformed x-nonce (32 lowercase hex expected)");
   if (!is_region(headers["x-region"])) return refuse(kBadHeader, "malformed x-region");
@@ -449,7 +493,20 @@ Cloud::Reply Cloud::login(const std::string& body, const std::string& region) {
   return {200, "application/json", envelope(0, "success", j.str())};
 }
 
-Cloud::Reply Cloud::device_list() {
+// Both device-list calls publish the account's user:device:list: one
+// client found that the real cloud publishes it then (protocol.md). The
+// account owns every simulated device, so the shared list is empty.
+Cloud::Reply Cloud::device_list(const std::string& path, const std::string& body) {
+  const bool blank = body.find_first_not_of(" \t\r\n") == std::string::npos;
+  {
+    std::lock_guard lock(mutex_);
+    ++device_list_calls_;
+    if (!blank) ++device_list_bodies_;
+  }
+  if (!blank) log_warn("api: " + path + " called with a body; the known clients send none");
+  fleet_.publish_device_list();
+  if (path == "app/device/share/shared/device/list")
+    return {200, "application/json", envelope(0, "success", "[]")};
   JsonWriter j;
   j.begin_array();
   std::int64_t share_id = 880000;
@@ -466,10 +523,13 @@ Cloud::Reply Cloud::device_list() {
   return {200, "application/json", envelope(0, "success", j.str())};
 }
 
-Cloud::Reply Cloud::apply_for_certificate() {
+// The clientId names the installation (protocol.md): the same x-deviceSn
+// gets the same clientId, so two connections of one installation knock each
+// other off the broker, as on AWS IoT.
+Cloud::Reply Cloud::apply_for_certificate(const std::string& device_sn) {
   const Faults f = faults();
   const std::string client_id =
-      "android-" + options_.user_id + "-" + options_.region + "-" + random_hex(32);
+      "android-" + options_.user_id + "-" + options_.region + "-" + device_sn;
   const KeyAndCert leaf = ca_.issue_client(client_id, options_.cert_days);
   const std::string password = random_hex(24);
   const auto p12 =
@@ -655,6 +715,8 @@ Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {
       faults_.devices_offline = on;
     else if (name == "probes_docked")
       faults_.probes_docked = on;
+    else if (name == "seconds_only_times")
+      faults_.seconds_only_times = on;
     else if (name == "refuse_clients") {
       changed_broker = faults_.refuse_clients != on;
       faults_.refuse_clients = on;
@@ -674,6 +736,7 @@ Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {
   log_info("control: fault " + name + (on ? " on" : " off"));
   if (name == "devices_offline") fleet_.set_all_offline(on);
   if (name == "probes_docked") fleet_.set_probes_docked(on);
+  if (name == "seconds_only_times") fleet_.set_seconds_only_times(on);
   if (changed_acl) {
     JsonWriter j;
     j.begin_object().key("commands").begin_array();
@@ -708,6 +771,9 @@ Cloud::Reply Cloud::status() {
       .field("devices", static_cast<int>(devices.size()))
       .field("paused", fleet_.paused())
       .field("valid_tokens", static_cast<int>(tokens_.size()))
+      .field("device_list_calls", static_cast<std::int64_t>(device_list_calls_))
+      .field("device_list_bodies", static_cast<std::int64_t>(device_list_bodies_))
+      .field("oversized_subscribes", static_cast<std::int64_t>(oversized_subscribes_))
       .key("faults")
       .begin_object()
       .field("bad_md5", faults_.bad_md5)
@@ -722,6 +788,7 @@ Cloud::Reply Cloud::status() {
       .field("devices_offline", faults_.devices_offline)
       .field("probes_docked", faults_.probes_docked)
       .field("blackhole_broker", faults_.blackhole_broker)
+      .field("seconds_only_times", faults_.seconds_only_times)
       .end_object()
       .end_object();
   return {200, "application/json", j.str()};

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "broker.hpp"
@@ -43,6 +45,11 @@ struct CloudOptions {
   std::string base_url;        // set by listen()
 };
 
+// The 30 region codes of the app's dictionary (protocol.md, "Regions"): the
+// simulator's own copy, apart from the client's.
+bool is_known_region(std::string_view code);
+const char* known_regions_text();
+
 class Cloud {
  public:
   Cloud(CloudOptions options, const CertificateAuthority& ca, Broker& broker, Fleet& fleet);
@@ -59,6 +66,10 @@ class Cloud {
   void start_broker();
   // Lets logger certificates read a new device's topic (announce it after).
   void allow_device_topic(const std::string& topic);
+  // A logger sent a SUBSCRIBE with more topic filters than AWS IoT accepts:
+  // it is disconnected (on a thread of its own: called by the broker's log
+  // reader, which must not wait for the broker) and counted.
+  void refuse_oversized_subscribe(const std::string& client_id, int filters);
 
  private:
   struct Reply {
@@ -73,6 +84,7 @@ class Cloud {
     bool bad_p12_password = false, refuse_clients = false, devices_offline = false,
          probes_docked = false;
     bool blackhole_broker = false;
+    bool seconds_only_times = false;  // envelopes carry only the *TimeSecond fields
   };
 
   static int on_request(mg_connection* conn, void* self);
@@ -81,8 +93,8 @@ class Cloud {
   Reply handle_control(mg_connection* conn, const std::string& path, const std::string& method);
   Reply check_request(mg_connection* conn, const std::string& body, std::string& error_code);
   Reply login(const std::string& body, const std::string& region);
-  Reply apply_for_certificate();
-  Reply device_list();
+  Reply apply_for_certificate(const std::string& device_sn);
+  Reply device_list(const std::string& path, const std::string& body);
   Reply send_command(const std::string& body);
   Reply move_probe(mg_connection* conn, const std::string& where);
   Reply set_fault(const std::string& name, bool on);
@@ -113,6 +125,8 @@ class Cloud {
   std::map<std::string, std::vector<unsigned char>> keystores_;  // by URL file name
   std::deque<std::string> keystore_order_;
   std::uint64_t logins_ = 0, cert_applies_ = 0, rejected_ = 0;
+  std::uint64_t device_list_calls_ = 0, device_list_bodies_ = 0, oversized_subscribes_ = 0;
+  std::vector<std::thread> kickers_;  // refuse_oversized_subscribe's, joined by stop()
 };
 
 }  // namespace thermomaven::sim

@@ -107,6 +107,20 @@ void Fleet::set_probes_docked(bool on) {
   probes_docked_ = on;
 }
 
+void Fleet::set_seconds_only_times(bool on) {
+  std::lock_guard lock(mutex_);
+  seconds_only_times_ = on;
+}
+
+void Fleet::device_id_field(JsonWriter& j, const SimDevice& d) const {
+  const bool numeric =
+      options_.numeric_device_id && !slots_.empty() && slots_.front().device.get() == &d;
+  if (numeric)
+    j.key("deviceId").raw(d.id());  // all digits: a valid JSON number
+  else
+    j.field("deviceId", d.id());
+}
+
 bool Fleet::command(const std::string& device_id, const std::string& cmd_id,
                     const DeviceCommand& command, bool send_receipt) {
   {
@@ -138,9 +152,9 @@ bool Fleet::command(const std::string& device_id, const std::string& cmd_id,
         .field("serverTime", now)
         .field("serverTimeSecond", now / 1000)
         .field("deviceTime", now - 150)
-        .field("deviceTimeSecond", (now - 150) / 1000)
-        .field("deviceId", d.id())
-        .field("deviceType", "thermometer")
+        .field("deviceTimeSecond", (now - 150) / 1000);
+    device_id_field(j, d);
+    j.field("deviceType", "thermometer")
         .field("deviceModel", d.model())
         .field("userId", "")
         .field("appVersion", "10")
@@ -179,9 +193,9 @@ std::string Fleet::device_list_locked(std::int64_t now) {
       .begin_array();
   for (const Slot& s : slots_) {
     const SimDevice& d = *s.device;
-    j.begin_object()
-        .field("deviceId", d.id())
-        .field("deviceName", d.name())
+    j.begin_object();
+    device_id_field(j, d);
+    j.field("deviceName", d.name())
         .field("deviceModel", d.model())
         .field("deviceSn", d.serial())
         .field("firmwareVersionCode", "1012")
@@ -209,10 +223,9 @@ std::string Fleet::device_list_locked(std::int64_t now) {
   return j.take();
 }
 
-namespace {
-
-std::string report_envelope(const SimDevice& d, const std::string& cmd_id,
-                            const std::string& seq_no, const std::string& data, std::int64_t now) {
+std::string Fleet::report_envelope_locked(const SimDevice& d, const std::string& cmd_id,
+                                          const std::string& seq_no, const std::string& data,
+                                          std::int64_t now) const {
   const std::int64_t device_time = now - 180;  // the device clock runs a little behind
   JsonWriter j;
   j.begin_object()
@@ -220,13 +233,13 @@ std::string report_envelope(const SimDevice& d, const std::string& cmd_id,
       .field("cmdSeqNo", seq_no)
       .field("cmdType", d.model() + ":status:report")
       .key("cmdData")
-      .raw(data)
-      .field("serverTime", now)
-      .field("serverTimeSecond", now / 1000)
-      .field("deviceTime", device_time)
-      .field("deviceTimeSecond", device_time / 1000)
-      .field("deviceId", d.id())
-      .field("deviceType", "thermometer")
+      .raw(data);
+  if (!seconds_only_times_) j.field("serverTime", now);
+  j.field("serverTimeSecond", now / 1000);
+  if (!seconds_only_times_) j.field("deviceTime", device_time);
+  j.field("deviceTimeSecond", device_time / 1000);
+  device_id_field(j, d);
+  j.field("deviceType", "thermometer")
       .field("deviceModel", d.model())
       .field("userId", "")
       .field("appVersion", "10")
@@ -235,20 +248,19 @@ std::string report_envelope(const SimDevice& d, const std::string& cmd_id,
   return j.take();
 }
 
-}  // namespace
-
 std::string Fleet::status_envelope_locked(Slot& slot, std::int64_t now) {
   SimDevice& d = *slot.device;
   const std::string cmd_id = d.next_cmd_id();
   const std::string seq_no = d.next_seq_no();
-  return report_envelope(d, cmd_id, seq_no, d.status_data({.all_docked = probes_docked_}), now);
+  return report_envelope_locked(d, cmd_id, seq_no, d.status_data({.all_docked = probes_docked_}),
+                                now);
 }
 
 // The cloud's copy of an absent device: its state when last heard of.
 std::string Fleet::offline_status_locked(const Slot& slot) const {
   const SimDevice& d = *slot.device;
   const std::int64_t since = slot.last_status_ms ? slot.last_status_ms : offline_since_ms_;
-  return report_envelope(d, random_hex(32), "0", d.status_data({.online = false}), since);
+  return report_envelope_locked(d, random_hex(32), "0", d.status_data({.online = false}), since);
 }
 
 void Fleet::run() {

@@ -1,7 +1,8 @@
 // The simulated devices of one account and the thread that publishes for
 // them: status reports on each device topic every interval, and the
-// account's `user:device:list` on the user topic whenever a logger
-// subscribes to it or the device set changes.
+// account's `user:device:list` on the user topic when asked: after a REST
+// device-list call, when the device set changes, and (option) when a logger
+// subscribes to the user topic.
 #pragma once
 
 #include <condition_variable>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "device.hpp"
+#include "json_writer.hpp"
 #include "publisher.hpp"
 
 namespace thermomaven::sim {
@@ -25,6 +27,10 @@ struct FleetOptions {
   std::uint64_t seed = 1;
   bool offline_spells = true;
   std::string user_id;
+  // When set, the first device's deviceId goes out as a JSON number in
+  // every message that carries it (protocol.md: one client converts it from
+  // a number); its topic has the same digits.
+  bool numeric_device_id = false;
 };
 
 struct DeviceSummary {
@@ -59,6 +65,9 @@ class Fleet {
   // charger stubs of every probe.
   void set_all_offline(bool on);
   void set_probes_docked(bool on);
+  // Envelopes carry serverTimeSecond and deviceTimeSecond but not the
+  // millisecond fields.
+  void set_seconds_only_times(bool on);
   // An `app/command/send` for a device: it carries the command out and,
   // unless `send_receipt` is false (the drop_receipts fault), queues its
   // device:cmd:receipt. False when there is no such device.
@@ -84,6 +93,12 @@ class Fleet {
   std::string device_list_locked(std::int64_t now);
   std::string status_envelope_locked(Slot& slot, std::int64_t now);
   std::string offline_status_locked(const Slot& slot) const;
+  // The "deviceId" field of a device's messages: text, or a number for the
+  // numeric_device_id device.
+  void device_id_field(JsonWriter& j, const SimDevice& d) const;
+  std::string report_envelope_locked(const SimDevice& d, const std::string& cmd_id,
+                                     const std::string& seq_no, const std::string& data,
+                                     std::int64_t now) const;
 
   FleetOptions options_;
   Publisher& publisher_;
@@ -94,7 +109,7 @@ class Fleet {
   bool list_requested_ = false;
   bool reporting_ = false;  // set once the first device list went out
   bool paused_ = false;
-  bool all_offline_ = false, probes_docked_ = false;
+  bool all_offline_ = false, probes_docked_ = false, seconds_only_times_ = false;
   std::int64_t offline_since_ms_ = 0;
   bool stopping_ = false;
   std::uint64_t changes_ = 0;  // bumped when the schedule changes, to wake run()

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -32,6 +33,7 @@ constexpr const char* kUsage =
     "         [--interval-ms MS] [--speed X] [--api-port P] [--mqtt-port P]\n"
     "         [--email E] [--region R] [--unit F|C] [--seed N] [--cert-days N] [--legacy-p12]\n"
     "         [--p12-without-ca] [--no-offline] [--mosquitto PATH]\n"
+    "         [--list-on-subscribe] [--numeric-device-id]\n"
     "Runs a simulated ThermoMaven cloud on 127.0.0.1 until SIGINT/SIGTERM and\n"
     "writes DIR/sim.json when it is ready. See docs/simulated-cloud.md.\n";
 
@@ -54,6 +56,11 @@ struct Options {
   int cert_days = 30;
   bool legacy_p12 = false, p12_without_ca = false, offline_spells = true;
   std::string mosquitto;
+  // Protocol variations (docs/simulated-cloud.md): the device list also on
+  // a subscription to the user topic (by default only after a REST
+  // device-list call), and the first device's deviceId as a JSON number.
+  bool list_on_subscribe = false;
+  bool numeric_device_id = false;
 };
 
 long long parse_number(const std::string& flag, const std::string& text, long long lo,
@@ -143,10 +150,9 @@ Options parse_options(int argc, char** argv) {
       o.email = value();
     else if (flag == "--region") {
       o.region = value();
-      const bool valid =
-          o.region.size() == 2 && std::all_of(o.region.begin(), o.region.end(),
-                                              [](char c) { return c >= 'A' && c <= 'Z'; });
-      if (!valid) throw UsageError("--region must be two capital letters like US or DE");
+      if (!is_known_region(o.region))
+        throw UsageError("--region must be one of protocol.md's codes: " +
+                         std::string(known_regions_text()));
     } else if (flag == "--unit") {
       const std::string u = value();
       if (u != "F" && u != "C") throw UsageError("--unit must be F or C, not '" + u + "'");
@@ -164,6 +170,10 @@ Options parse_options(int argc, char** argv) {
       o.offline_spells = false;
     else if (flag == "--mosquitto")
       o.mosquitto = value();
+    else if (flag == "--list-on-subscribe")
+      o.list_on_subscribe = true;
+    else if (flag == "--numeric-device-id")
+      o.numeric_device_id = true;
     else
       throw UsageError("unknown option '" + flag + "'");
   }
@@ -237,14 +247,22 @@ int run(const Options& o) {
   fleet_options.seed = o.seed;
   fleet_options.offline_spells = o.offline_spells;
   fleet_options.user_id = user_id;
+  fleet_options.numeric_device_id = o.numeric_device_id;
   Fleet fleet(fleet_options, publisher);
   const std::string user_topic = fleet.user_topic();
-  Broker broker({o.mosquitto, dir + "/mosquitto.conf", dir + "/ca.pem", dir + "/broker.pem",
-                 dir + "/broker.key", find_dynsec_plugin(o.mosquitto), dir + "/dynsec.json"},
-                mqtt_port, [&](const std::string& client, const std::string& topic) {
-                  // A logger subscribed to its user topic: tell it the devices.
-                  if (topic == user_topic && client != publisher_id) fleet.publish_device_list();
-                });
+  std::atomic<Cloud*> cloud_ptr = nullptr;  // set while `cloud` lives
+  Broker broker(
+      {o.mosquitto, dir + "/mosquitto.conf", dir + "/ca.pem", dir + "/broker.pem",
+       dir + "/broker.key", find_dynsec_plugin(o.mosquitto), dir + "/dynsec.json"},
+      mqtt_port,
+      [&](const std::string& client, const std::string& topic) {
+        // --list-on-subscribe: a logger subscribed to its user topic.
+        if (o.list_on_subscribe && topic == user_topic && client != publisher_id)
+          fleet.publish_device_list();
+      },
+      [&](const std::string& client, int filters) {
+        if (Cloud* c = cloud_ptr.load()) c->refuse_oversized_subscribe(client, filters);
+      });
   CloudOptions cloud_options;
   cloud_options.email = o.email;
   cloud_options.region = o.region;
@@ -265,6 +283,11 @@ int run(const Options& o) {
   cloud_options.untrusted_cert = dir + "/untrusted-broker.pem";
   cloud_options.untrusted_key = dir + "/untrusted-broker.key";
   Cloud cloud(cloud_options, ca, broker, fleet);
+  cloud_ptr = &cloud;
+  struct Forget {
+    std::atomic<Cloud*>& ptr;
+    ~Forget() { ptr = nullptr; }
+  } forget{cloud_ptr};
 
   cloud.start_broker();
   const int api_port = cloud.listen(o.api_port, dir + "/https.pem");

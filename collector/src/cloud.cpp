@@ -191,6 +191,11 @@ Account checked(Account account) {
   if (account.email.empty()) throw std::invalid_argument("the account needs an email address");
   if (account.password.empty()) throw std::invalid_argument("the account needs a password");
   if (account.region.empty()) account.region = "US";
+  try {
+    account.region = tc::checked_region(account.region);  // before any request
+  } catch (const tc::ConfigError& e) {
+    throw std::invalid_argument(e.what());
+  }
   if (account.state_dir.empty()) account.state_dir = tc::default_state_dir();
   return account;
 }
@@ -336,9 +341,9 @@ CertificateInfo Cloud::certificate() {
 std::vector<DeviceInfo> Cloud::devices() {
   const std::string mine = "app/device/share/my/device/list";
   const std::string shared = "app/device/share/shared/device/list";
-  std::vector<DeviceInfo> out = parse_devices(mine, impl_->call(mine, "{}"));
-  for (DeviceInfo& d : parse_devices(shared, impl_->call(shared, "{}")))
-    out.push_back(std::move(d));
+  // An empty body, as the known clients send (protocol.md).
+  std::vector<DeviceInfo> out = parse_devices(mine, impl_->call(mine, ""));
+  for (DeviceInfo& d : parse_devices(shared, impl_->call(shared, ""))) out.push_back(std::move(d));
   return out;
 }
 

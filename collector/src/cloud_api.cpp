@@ -42,21 +42,35 @@ std::string string_field(od::value value) {
   return {};
 }
 
+// A refused login: no code is known to mean one cause, and a wrong region
+// fails like a wrong password (protocol.md), so every likely cause is named.
+std::string login_refusal_causes(const std::string& region) {
+  return "likely causes: a wrong password, the wrong region (" + region +
+         " is in use; the cloud answers a wrong region like a wrong password), or no such "
+         "account (check THERMOMAVEN_EMAIL)";
+}
+
 }  // namespace
 
+// The JSON `code` is read whatever the HTTP status: a token error may come
+// with a 401 (protocol.md). A body that is not the JSON envelope is a bad
+// response, named by its status when that is not 200.
 ApiEnvelope parse_api_envelope(const std::string& path, const HttpResponse& response) {
-  if (response.status != 200)
-    throw ApiError(ApiError::Kind::BadResponse, "",
-                   path + ": HTTP " + std::to_string(response.status) + " from the cloud");
   od::parser parser;
   simdjson::padded_string padded(response.body);
   ApiEnvelope envelope;
   envelope.data = "null";
   auto fail = [&](const char* why) {
+    if (response.status != 200)  // an error status without the cloud's envelope
+      return ApiError(ApiError::Kind::BadResponse, "",
+                      path + ": HTTP " + std::to_string(response.status) +
+                          " from the cloud, without its JSON answer (content type '" +
+                          printable(response.content_type, 60) + "')");
     return ApiError(ApiError::Kind::BadResponse, "",
                     path + ": the cloud answered with " + why + " (content type '" +
                         printable(response.content_type, 60) + "')");
   };
+
   try {
     od::document doc = parser.iterate(padded);
     od::object root = doc.get_object();
@@ -96,6 +110,10 @@ ApiEnvelope parse_api_envelope(const std::string& path, const HttpResponse& resp
   } catch (const simdjson::simdjson_error&) {
     throw fail("something that is not JSON");
   }
+  if (response.status != 200 && envelope.code == "0")
+    throw ApiError(
+        ApiError::Kind::BadResponse, "",
+        path + ": HTTP " + std::to_string(response.status) + " from the cloud, with code 0");
   return envelope;
 }
 
@@ -242,14 +260,15 @@ void CloudApi::login() {
   try {
     data = call_once("app/account/login", body);
   } catch (const ApiError& e) {
-    std::string hint;
-    if (e.code == "1003") hint = " - wrong password?";
-    if (e.code == "1004") hint = " - unknown account (check THERMOMAVEN_EMAIL)";
-    if (e.code == "1001") hint = " - request signature refused";
+    // No code is known to mean one cause (protocol.md lists none for a
+    // login), and a wrong region fails like a wrong password: quote the
+    // cloud and name the likely causes.
     const bool refused =
         e.kind == ApiError::Kind::TokenInvalid || e.kind == ApiError::Kind::Refused;
-    throw ApiError(refused ? ApiError::Kind::LoginRefused : e.kind, e.code,
-                   std::string("login failed: ") + e.what() + hint);
+    if (!refused) throw ApiError(e.kind, e.code, std::string("login failed: ") + e.what());
+    throw ApiError(
+        ApiError::Kind::LoginRefused, e.code,
+        std::string("login failed: ") + e.what() + "; " + login_refusal_causes(settings_.region));
   }
   ++logins_;
   StoredSession session = parse_login_data(data);

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 extern char** environ;
@@ -60,12 +59,24 @@ int positive_int(const std::string& text, const char* name) {
   throw ConfigError(std::string(name) + " must be a positive number, not '" + text + "'");
 }
 
-bool is_europe(const std::string& region) {
-  static const std::set<std::string> kEurope = {"DE", "UK", "GB", "FR", "IT", "ES", "NL", "BE",
-                                                "AT", "CH", "IE", "PT", "PL", "SE", "NO", "DK",
-                                                "FI", "CZ", "SK", "HU", "RO", "BG", "GR", "HR",
-                                                "SI", "LU", "EE", "LV", "LT", "ZA", "TR"};
-  return kEurope.count(region) > 0;
+// protocol.md's region table: the app's own dictionary of 30 codes, each
+// with its REST base; the MQTT host is the one protocol.md gives for it.
+struct RegionGroup {
+  std::vector<std::string_view> codes;
+  RegionServers servers;
+};
+
+const std::vector<RegionGroup>& region_groups() {
+  static const std::vector<RegionGroup> kGroups = {
+      {{"US", "NZ", "CA", "AU"},
+       {"https://api.iot.thermomaven.com", "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com",
+        false}},
+      {{"UK", "DE", "FR", "DK", "FI", "IS", "NO", "CH", "SE", "ZA", "AT", "BE", "BG",
+        "CZ", "HU", "IE", "IT", "LU", "NL", "PL", "PT", "RO", "RS", "SK", "ES", "TR"},
+       {"https://api.iot.thermomaven.de", "a2ubmaqm3a642j-ats.iot.eu-central-1.amazonaws.com",
+        true}},
+  };
+  return kGroups;
 }
 
 }  // namespace
@@ -161,13 +172,51 @@ std::string read_password_file(const std::string& path) {
   return password;
 }
 
+const RegionServers* region_servers(std::string_view code) {
+  for (const RegionGroup& group : region_groups())
+    for (std::string_view known : group.codes)
+      if (known == code) return &group.servers;
+  return nullptr;
+}
+
+std::string region_list_text() {
+  std::string text;
+  for (const RegionGroup& group : region_groups()) {
+    if (!text.empty()) text += "; ";
+    for (std::size_t i = 0; i < group.codes.size(); ++i)
+      text += std::string(i ? " " : "") + std::string(group.codes[i]);
+    text += " (" + std::string(group.servers.api_url) + ", MQTT " +
+            std::string(group.servers.mqtt_host) + ")";
+  }
+  return text;
+}
+
+std::string checked_region(std::string code) {
+  std::transform(code.begin(), code.end(), code.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (region_servers(code)) return code;
+  std::string printable;
+  for (char c : code.substr(0, 16))
+    printable.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
+  throw ConfigError("unknown region '" + printable + "'" +
+                    (code == "GB" ? " (the United Kingdom is UK)" : "") +
+                    "; the cloud knows exactly these codes: " + region_list_text());
+}
+
 std::string region_api_url(const std::string& region) {
-  return is_europe(region) ? "https://api.iot.thermomaven.de" : "https://api.iot.thermomaven.com";
+  return std::string(region_servers(checked_region(region))->api_url);
 }
 
 std::string region_mqtt_host(const std::string& region) {
-  return is_europe(region) ? "a2ubmaqm3a642j-ats.iot.eu-central-1.amazonaws.com"
-                           : "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com";
+  return std::string(region_servers(checked_region(region))->mqtt_host);
+}
+
+std::string other_region_broker(const std::string& region, const std::string& current_host) {
+  const RegionServers* servers = region_servers(region);
+  if (!servers || !servers->europe) return {};
+  for (const RegionGroup& group : region_groups())
+    if (group.servers.mqtt_host != current_host) return std::string(group.servers.mqtt_host);
+  return {};
 }
 
 std::string default_state_dir() {
@@ -195,11 +244,8 @@ CollectorConfig resolve_config(const Settings& flags, const Settings& env, const
         "no password: set THERMOMAVEN_PASSWORD_FILE (a file only you can read) or "
         "THERMOMAVEN_PASSWORD");
 
-  if (auto v = get("THERMOMAVEN_REGION")) {
-    config.region = *v;
-    std::transform(config.region.begin(), config.region.end(), config.region.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  }
+  if (auto v = get("THERMOMAVEN_REGION")) config.region = *v;
+  config.region = checked_region(config.region);  // before any request
   config.api_url = region_api_url(config.region);
   if (auto v = get("THERMOMAVEN_API_URL")) config.api_url = *v;
   while (!config.api_url.empty() && config.api_url.back() == '/') config.api_url.pop_back();

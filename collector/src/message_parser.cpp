@@ -41,10 +41,11 @@ std::size_t parser_padding() { return SIMDJSON_PADDING; }
 namespace {
 
 // Bounds on what one message can make us keep.
-constexpr std::size_t kMaxText = 256;      // names, notes, ids
-constexpr std::size_t kMaxProbes = 8;      // real devices have 1 to 4
-constexpr std::size_t kMaxDevices = 1000;  // per device list
-constexpr std::size_t kMaxTopics = 16;     // per device
+constexpr std::size_t kMaxText = 256;                         // names, notes, ids
+constexpr std::size_t kMaxProbes = 8;                         // real devices have 1 to 4
+constexpr std::size_t kMaxDevices = 1000;                     // per device list
+constexpr std::size_t kMaxTopics = 16;                        // per device
+constexpr std::int64_t kMaxEpochSeconds = 9'000'000'000'000;  // keeps seconds * 1000 in range
 
 // Cuts at a UTF-8 character boundary so that a bounded string stays valid.
 void assign_bounded(std::string& out, std::string_view s) {
@@ -60,6 +61,16 @@ bool read_text(ondemand::value v, std::string& out) {
   std::string_view s;
   if (v.get_string().get(s) != SUCCESS) return false;
   assign_bounded(out, s);
+  return true;
+}
+
+// A deviceId: a string of digits in every capture, but one client converts
+// it from a number (protocol.md), so a whole JSON number reads as its digits.
+bool read_id(ondemand::value v, std::string& out) {
+  if (read_text(v, out)) return true;
+  std::uint64_t n;
+  if (v.get_uint64().get(n) != SUCCESS) return false;
+  out = std::to_string(n);
   return true;
 }
 
@@ -553,6 +564,7 @@ class MessageParser::Impl {
   struct Envelope {
     std::string cmd_type, cmd_id, device_id, device_model;
     std::optional<std::int64_t> server_time, device_time;
+    std::optional<std::int64_t> server_time_s, device_time_s;  // the seconds fields
     bool has_cmd_type = false;
     bool data_parsed = false;
     bool data_wrong_type = false;
@@ -572,7 +584,7 @@ class MessageParser::Impl {
       cmd_id.clear();
       device_id.clear();
       device_model.clear();
-      server_time = device_time = std::nullopt;
+      server_time = device_time = server_time_s = device_time_s = std::nullopt;
       has_cmd_type = data_parsed = data_wrong_type = deferred_wrong_type = false;
       deferred_data.clear();
       report = target;
@@ -603,6 +615,10 @@ class MessageParser::Impl {
         server_time = read_int(v);
       else if (key.is("deviceTime"))
         device_time = read_int(v);
+      else if (key.is("serverTimeSecond"))
+        server_time_s = read_int(v);
+      else if (key.is("deviceTimeSecond"))
+        device_time_s = read_int(v);
       else if (key.is("cmdData")) {
         if (has_cmd_type) return parser.parse_data(v, *this);
         // Only an object can be kept for later; anything else is the wrong
@@ -662,7 +678,7 @@ class MessageParser::Impl {
     bool has_latest = false;
     error_code e = for_each_field(object, [&](Key key, ondemand::value v) -> error_code {
       if (key.is("deviceId"))
-        read_text(v, d.device_id);
+        read_id(v, d.device_id);
       else if (key.is("deviceName"))
         read_text(v, d.name);
       else if (key.is("deviceModel"))
@@ -832,10 +848,20 @@ class MessageParser::Impl {
                                        : env.device_model;
     r.unit = options_.unit;
     auto positive = [](std::optional<std::int64_t> t) { return t && *t > 0 ? t : std::nullopt; };
-    r.time_ms =
-        positive(env.server_time)
-            .value_or(
-                positive(env.device_time).value_or(positive(wrapper_ts).value_or(receive_ms)));
+    // The seconds fields serve when the milliseconds are missing (protocol.md).
+    auto from_seconds = [&](std::optional<std::int64_t> s) -> std::optional<std::int64_t> {
+      if (!positive(s) || *s > kMaxEpochSeconds) return std::nullopt;
+      return *s * 1000;
+    };
+    const std::optional<std::int64_t> candidates[] = {
+        positive(env.server_time), from_seconds(env.server_time_s), positive(env.device_time),
+        from_seconds(env.device_time_s), positive(wrapper_ts)};
+    r.time_ms = receive_ms;
+    for (const auto& t : candidates)
+      if (t) {
+        r.time_ms = *t;
+        break;
+      }
     if (r.time_ms <= 0) return refuse(error, "no_time", "status report without a usable time");
     return true;
   }

@@ -2,6 +2,7 @@
 
 #include <MQTTAsync.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -173,6 +174,14 @@ void MqttClient::connect() {
 }
 
 void MqttClient::subscribe(const std::vector<std::string>& topics) {
+  for (std::size_t first = 0; first < topics.size(); first += kMaxFiltersPerSubscribe) {
+    const std::size_t last = std::min(topics.size(), first + kMaxFiltersPerSubscribe);
+    subscribe_packet(std::vector<std::string>(topics.begin() + static_cast<std::ptrdiff_t>(first),
+                                              topics.begin() + static_cast<std::ptrdiff_t>(last)));
+  }
+}
+
+void MqttClient::subscribe_packet(const std::vector<std::string>& topics) {
   if (topics.empty()) return;
   Batch* batch;
   {

@@ -1,6 +1,7 @@
 // One MQTT connection over mutual TLS with the Paho C async client: MQTT
 // 3.1.1, TLS 1.2+ with the server certificate and host name verified, ALPN
-// x-amzn-mqtt-ca, clean session, keep-alive 30 s, QoS 1 subscriptions. No
+// x-amzn-mqtt-ca, clean session, keep-alive 30 s, QoS 1 subscriptions of at
+// most 8 topic filters per SUBSCRIBE (the AWS IoT quota). No
 // automatic reconnect: the owner decides when and with which certificate.
 // Every callback runs on a Paho thread and must only hand work over.
 #pragma once
@@ -48,7 +49,11 @@ class MqttClient {
   MqttClient(const MqttClient&) = delete;
   MqttClient& operator=(const MqttClient&) = delete;
 
+  // AWS IoT Core accepts at most 8 topic filters in one SUBSCRIBE (protocol.md).
+  static constexpr std::size_t kMaxFiltersPerSubscribe = 8;
+
   void connect();  // the result arrives through the listener
+  // One SUBSCRIBE per 8 topics; each SUBACK reaches the listener on its own.
   void subscribe(const std::vector<std::string>& topics);
 
   // Paho's C callbacks.
@@ -62,6 +67,8 @@ class MqttClient {
   MqttListener& listener() { return listener_; }
 
  private:
+  void subscribe_packet(const std::vector<std::string>& topics);
+
   MqttSettings settings_;
   MqttListener& listener_;
   void* client_ = nullptr;  // MQTTAsync

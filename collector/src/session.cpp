@@ -222,6 +222,7 @@ struct Session::Impl {
   Outcome connect_and_follow(tc::Backoff& backoff);
   Outcome follow(Connection& connection);
   void subscribe_missing(Connection& connection);
+  void request_device_lists();
   bool wait_backoff(std::int64_t delay_ms, const std::string& why);
   void take_device_topics(const ControlEvent& event);
   void set_state(SessionState state, const std::string& detail = "");
@@ -365,6 +366,23 @@ void Session::Impl::fetch_credentials() {
   need_credentials = false;
 }
 
+// Both REST device-list calls, with an empty body: one client found that
+// they make the cloud publish user:device:list (protocol.md). A failure is
+// logged and counted; the session goes on (the list may come anyway).
+void Session::Impl::request_device_lists() {
+  for (const char* path :
+       {"app/device/share/my/device/list", "app/device/share/shared/device/list"}) {
+    try {
+      cloud.call(path, "");
+      count([](SessionStats& s) { ++s.device_list_calls; });
+    } catch (const CloudError& e) {
+      if (stopping) return;
+      count([](SessionStats& s) { ++s.device_list_failures; });
+      tc::log_warn("api", std::string("asking for the device list failed: ") + e.what());
+    }
+  }
+}
+
 void Session::Impl::subscribe_missing(Connection& connection) {
   std::vector<std::string> topics;
   for (const std::string& topic : wanted_topics)
@@ -445,11 +463,13 @@ Session::Impl::Outcome Session::Impl::connect_and_follow(tc::Backoff& backoff) {
 Session::Impl::Outcome Session::Impl::follow(Connection& connection) {
   tc::Backoff subscribe_backoff(options.backoff_base_ms, options.backoff_max_ms);
   constexpr auto kNever = Clock::time_point::max();
-  auto retry_refused_at = kNever;  // when to try refused subscriptions again
+  auto retry_refused_at = kNever;       // when to try refused subscriptions again
+  auto device_lists_at = kNever;        // when to call the REST device lists
+  bool device_lists_requested = false;  // once per connection
   subscribe_missing(connection);
   while (!stopping) {
     auto deadline = Clock::now() + std::chrono::seconds(30);
-    deadline = std::min(deadline, retry_refused_at);
+    deadline = std::min({deadline, retry_refused_at, device_lists_at});
     auto event = events.wait_until(deadline);
     if (stopping) break;
     if (credentials && now_ms() / 1000 >= credentials->renew_at_s) {
@@ -462,6 +482,11 @@ Session::Impl::Outcome Session::Impl::follow(Connection& connection) {
       tc::log_info("mqtt", "trying the refused subscriptions again");
       refused.clear();
       subscribe_missing(connection);
+    }
+    if (device_lists_at != kNever && Clock::now() >= device_lists_at) {
+      device_lists_at = kNever;
+      request_device_lists();
+      if (stopping) break;
     }
     if (!event) continue;
     if (event->kind == EventKind::DeviceTopics) {
@@ -489,6 +514,15 @@ Session::Impl::Outcome Session::Impl::follow(Connection& connection) {
           s.subscribed.assign(subscribed.begin(), subscribed.end());
           s.subscribe_refused += static_cast<std::int64_t>(refused_topics.size());
         });
+        const bool user_topic_granted =
+            std::any_of(granted_topics.begin(), granted_topics.end(), [&](const std::string& t) {
+              const auto& user = credentials->grant.sub_topics;
+              return std::find(user.begin(), user.end(), t) != user.end();
+            });
+        if (user_topic_granted && !device_lists_requested) {
+          device_lists_requested = true;
+          device_lists_at = Clock::now() + std::chrono::milliseconds(options.device_list_delay_ms);
+        }
         if (!granted_topics.empty()) {
           tc::log_info("mqtt", "subscribed to " + join(granted_topics));
           set_state(SessionState::Connected, "subscribed to " + join(granted_topics));

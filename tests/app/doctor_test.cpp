@@ -132,28 +132,60 @@ TEST_CASE("doctor: every step passes on a healthy account: exit 0, one ok line e
   CHECK_THAT(run.text, !Catch::Contains(password));
 }
 
-TEST_CASE("doctor: a wrong password is named, with the file to check", "[doctor]") {
+// No refusal code is known to mean one cause, and the real cloud answers a
+// wrong region like a wrong password (protocol.md): doctor quotes the
+// cloud's code and msg and names every likely cause, the region in use too.
+void check_login_refused(const DoctorRun& run, const std::string& email,
+                         const std::string& region) {
+  check_blocking_failure(run, "login", "refused for " + email, "THERMOMAVEN_PASSWORD_FILE");
+  const std::string line = run.failed("login");
+  CHECK_THAT(line, Catch::Contains("the cloud refused (code "));
+  CHECK_THAT(line, Catch::Contains("THERMOMAVEN_EMAIL"));
+  CHECK_THAT(line, Catch::Contains("the region (" + region + " is in use"));
+}
+
+TEST_CASE("doctor: a wrong password: the cloud's answer quoted, every likely cause named",
+          "[doctor]") {
   Sim& sim = shared_sim();
   tm_test::TempDir dir;
   auto env = sim_env(sim.info());
   env["THERMOMAVEN_PASSWORD_FILE"] = private_file(dir, "wrong-password", "not-the-password\n");
-  check_blocking_failure(doctor(env), "login", "wrong password for " + sim.info().email,
-                         "check THERMOMAVEN_PASSWORD_FILE");
+  const DoctorRun run = doctor(env);
+  check_login_refused(run, sim.info().email, "US");
+  // The simulator's own code and message, as it sent them.
+  CHECK_THAT(run.failed("login"), Catch::Contains("code 1003: password error"));
 }
 
-TEST_CASE("doctor: an unknown account is named", "[doctor]") {
+TEST_CASE("doctor: an unknown account: quoted, with the same causes", "[doctor]") {
   auto env = sim_env(shared_sim().info());
   env["THERMOMAVEN_EMAIL"] = "nobody@example.com";
-  check_blocking_failure(doctor(env), "login", "unknown account nobody@example.com",
-                         "check THERMOMAVEN_EMAIL");
+  const DoctorRun run = doctor(env);
+  check_login_refused(run, "nobody@example.com", "US");
+  CHECK_THAT(run.failed("login"), Catch::Contains("account does not exist"));
 }
 
-TEST_CASE("doctor: the wrong region for this account, with the region to set", "[doctor]") {
+TEST_CASE("doctor: the wrong region for this account names the region in use", "[doctor]") {
   auto env = sim_env(shared_sim().info());
   env["THERMOMAVEN_REGION"] = "DE";  // the simulated account is in US
   const DoctorRun run = doctor(env);
-  check_blocking_failure(run, "login", "wrong region for this account", "set THERMOMAVEN_REGION");
-  CHECK_THAT(run.failed("login"), Catch::Contains("region US"));
+  check_login_refused(run, shared_sim().info().email, "DE");
+  CHECK_THAT(run.failed("login"), Catch::Contains("region US"));  // the cloud's msg, quoted
+}
+
+TEST_CASE("doctor: a region code outside protocol.md's list is refused before any request",
+          "[doctor]") {
+  Sim& sim = shared_sim();
+  const std::int64_t rejected = sim.status_number("rejected");
+  const std::int64_t logins = sim.status_number("logins");
+  auto env = sim_env(sim.info());
+  env["THERMOMAVEN_REGION"] = "GB";
+  const DoctorRun run = doctor(env);
+  CHECK(run.exit_code == 2);
+  CHECK_THAT(run.text, Catch::Contains("unknown region 'GB' (the United Kingdom is UK)"));
+  CHECK_THAT(run.text, Catch::Contains("US NZ CA AU (https://api.iot.thermomaven.com"));
+  CHECK_THAT(run.text, Catch::Contains("a2ubmaqm3a642j-ats.iot.eu-central-1.amazonaws.com"));
+  CHECK(sim.status_number("rejected") == rejected);
+  CHECK(sim.status_number("logins") == logins);
 }
 
 TEST_CASE("doctor: an API whose TLS certificate is not trusted", "[doctor]") {
@@ -195,6 +227,21 @@ TEST_CASE("doctor: a closed broker port, with the port-443 advice", "[doctor]") 
   CHECK_THAT(run.failed("broker reachable"), Catch::Contains("refused"));
   CHECK_THAT(run.failed("broker reachable"),
              Catch::Contains("try THERMOMAVEN_MQTT_ENDPOINT=127.0.0.1:443"));
+  // A US account's broker is the verified one: no other broker is suggested.
+  CHECK_THAT(run.failed("broker reachable"), !Catch::Contains("worth a try"));
+}
+
+TEST_CASE("doctor: a European account that cannot connect is told to try the other broker",
+          "[doctor]") {
+  tm_test::TempDir dir;
+  Sim sim(dir / "sim-de", {"--region", "DE", "--devices", "1"});
+  sim.control("broker/stop");
+  auto env = sim_env(sim.info());
+  env["THERMOMAVEN_REGION"] = "de";  // any case
+  const DoctorRun run = doctor(env);
+  check_blocking_failure(run, "broker reachable", sim.info().mqtt_endpoint,
+                         "the other broker is worth a try: THERMOMAVEN_MQTT_ENDPOINT="
+                         "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com:8883");
 }
 
 TEST_CASE("doctor: a broker port that takes connections and never answers (a connection timeout)",
@@ -287,7 +334,7 @@ TEST_CASE("doctor takes its configuration like collect: a --config file, overrid
   CHECK(
       live_test::run({TM_BINARY, "doctor", "--config", config_file, "--email", "flag@example.com"},
                      output) == 1);
-  CHECK_THAT(output, Catch::Contains("FAIL login: unknown account flag@example.com"));
+  CHECK_THAT(output, Catch::Contains("FAIL login: refused for flag@example.com"));
 }
 
 TEST_CASE("doctor interrupted: exit 128+SIGINT, its temporary state (a session token) removed",

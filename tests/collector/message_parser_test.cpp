@@ -214,6 +214,51 @@ TEST_CASE("A device list names devices, their topics and their last status") {
   CHECK(p.message.latest_reports[0].probes.at(0).temperature == 1860);
 }
 
+TEST_CASE("The seconds fields give the time when the millisecond fields are missing") {
+  const std::string data = status(kProbe);
+  auto report = [&](const std::string& times) {
+    return R"({"cmdId":"aa","cmdSeqNo":"1","cmdType":"WT11:status:report","cmdData":)" + data +
+           R"(,"deviceId":"796","deviceModel":"WT11")" + times + "}";
+  };
+  // protocol.md: serverTime (ms) first, then serverTimeSecond, then the device clock.
+  CHECK(parse_line(report(R"(,"serverTimeSecond":1777779660,"deviceTimeSecond":1777779659)"))
+            .message.report.time_ms == 1777779660000);
+  CHECK(parse_line(report(R"(,"serverTime":1777779660160,"serverTimeSecond":1777779999)"))
+            .message.report.time_ms == 1777779660160);
+  CHECK(parse_line(report(R"(,"deviceTimeSecond":1777779659)")).message.report.time_ms ==
+        1777779659000);
+  CHECK(parse_line(report(R"(,"serverTimeSecond":"soon","deviceTime":1777779659980)"))
+            .message.report.time_ms == 1777779659980);
+  // Nothing usable: the receive time, as before.
+  CHECK(parse_line(report(R"(,"serverTimeSecond":-5)"), 77).message.report.time_ms == 77);
+}
+
+TEST_CASE("A deviceId that is a JSON number is the same device as its digits") {
+  const std::string numeric =
+      R"({"cmdId":"aa","cmdSeqNo":"1","cmdType":"WT11:status:report","cmdData":)" + status(kProbe) +
+      R"(,"serverTime":1777779660160,"deviceId":796272403717381109,"deviceModel":"WT11"})";
+  const Parsed report = parse_line(numeric);
+  REQUIRE(report.ok);
+  CHECK(report.message.report.device_id == "796272403717381109");
+
+  const std::string list =
+      R"({"cmdId":"f","cmdSeqNo":-1,"cmdType":"user:device:list","cmdData":{"devices":[)"
+      R"({"deviceId":796272403717381109,"deviceName":"Smoker","deviceModel":"WT11","subTopics":["device/WT11/796272403717381109/pub"],"lastStatusCmd":)" +
+      numeric +
+      R"(},{"deviceId":-3,"deviceName":"not an id"},{"deviceId":1.5,"deviceName":"nor this"}]}})";
+  const Parsed p = parse_line(list);
+  REQUIRE(p.ok);
+  REQUIRE(p.message.devices.size() == 1);
+  CHECK(p.message.devices[0].device_id == "796272403717381109");
+  REQUIRE(p.message.latest_reports.size() == 1);
+  CHECK(p.message.latest_reports[0].device_id == "796272403717381109");
+
+  const Parsed receipt = parse_line(
+      R"({"cmdType":"device:cmd:receipt","deviceId":42,"cmdData":{"cmdId":"abc","cmdError":0}})");
+  REQUIRE(receipt.ok);
+  CHECK(receipt.message.receipt.device_id == "42");
+}
+
 TEST_CASE("Receipts and unknown kinds are accepted and told apart") {
   const Parsed receipt = parse_line(
       R"({"cmdType":"device:cmd:receipt","deviceId":"d","cmdData":{"cmdId":"abc","cmdType":"WT09:cooking:action","executeResult":"failure","errorCode":0,"cmdError":4}})");

@@ -29,6 +29,8 @@ namespace thermomaven::client {
 struct Account {
   std::string email;
   std::string password;  // secret: only its MD5 leaves the process, never logged
+  // One of protocol.md's 30 codes (any case); another code is refused by
+  // Cloud's constructor with the list of valid codes.
   std::string region = "US";
   std::string api_url;  // https://host[:port]; empty: the region's API
   std::string broker;   // host[:port]; empty: the region's AWS IoT endpoint, 8883
@@ -177,6 +179,10 @@ struct SessionOptions {
   int backoff_base_ms = 5000;   // reconnect backoff doubles from here ...
   int backoff_max_ms = 120000;  // ... up to here, with jitter
   bool reconnect = true;        // false: run() returns after the first failure (doctor)
+  // After the user topic is subscribed (every connection), both REST
+  // device-list calls follow after this delay: they trigger the cloud's
+  // user:device:list (protocol.md).
+  int device_list_delay_ms = 1000;
 };
 
 // How the last connection attempt to the broker failed.
@@ -192,6 +198,7 @@ struct SessionStats {
   bool connected = false;
   std::int64_t reconnects = 0, logins = 0, cert_applies = 0, connect_failures = 0,
                subscribe_refused = 0;
+  std::int64_t device_list_calls = 0, device_list_failures = 0;  // the REST trigger
   std::optional<std::int64_t> cert_expiry_s;
   std::vector<std::string> subscribed;  // topics granted on this connection
   std::string last_error;

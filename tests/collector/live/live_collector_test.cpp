@@ -197,11 +197,14 @@ TEST_CASE("wrong password: a clear error and exit status 1, the password never s
   Collector collector(dir.path().string(), env, {"--config", dir.file("thermomaven.conf")});
   CHECK(collector.process().wait_exit(30) == 1);
   CHECK(collector.count_lines("login failed") == 1);
-  CHECK(collector.count_lines("wrong password") == 1);
+  // The cloud's own code and message quoted, and every likely cause named.
+  CHECK(collector.count_lines("the cloud refused (code 1003: password error)") == 1);
+  CHECK(collector.count_lines("likely causes: a wrong password, the wrong region (US is in use") ==
+        1);
   CHECK(collector.log().find("not-the-password") == std::string::npos);
 }
 
-TEST_CASE("a refused signature is its own error") {
+TEST_CASE("a refused signature: the cloud's code and message quoted") {
   TempDir dir;
   Sim sim(dir.file("sim"));
   auto env = sim_env(sim.info());
@@ -209,7 +212,8 @@ TEST_CASE("a refused signature is its own error") {
   Collector collector(dir.path().string(), env);
   CHECK(collector.process().wait_exit(30) == 1);
   CHECK(collector.count_lines("login failed") == 1);
-  CHECK(collector.count_lines("request signature refused") == 1);
+  // Quoted as the cloud sent it; no cause is claimed from the code.
+  CHECK(collector.count_lines("the cloud refused (code 1001: sign error)") == 1);
 }
 
 TEST_CASE("keystore MD5 mismatch: never used, retried until it matches") {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "live_test_support.hpp"
+#include "thermomaven/client.hpp"
 #include "thermomaven/collector/backoff.hpp"
 #include "thermomaven/collector/config.hpp"
 #include "thermomaven/collector/keystore.hpp"
@@ -122,6 +123,56 @@ TEST_CASE("configuration defaults and endpoints") {
                                         {"THERMOMAVEN_API_URL", "http://plain"}},
                                        {}),
                     Catch::Contains("https://"));
+}
+
+TEST_CASE("regions: exactly protocol.md's 30 codes, each with its two servers") {
+  const tc::Settings account = {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}};
+  auto with_region = [&](const std::string& code) {
+    tc::Settings env = account;
+    env["THERMOMAVEN_REGION"] = code;
+    return tc::resolve_config({}, env, {});
+  };
+  const std::vector<std::string> america = {"US", "NZ", "CA", "AU"};
+  const std::vector<std::string> europe = {"UK", "DE", "FR", "DK", "FI", "IS", "NO", "CH", "SE",
+                                           "ZA", "AT", "BE", "BG", "CZ", "HU", "IE", "IT", "LU",
+                                           "NL", "PL", "PT", "RO", "RS", "SK", "ES", "TR"};
+  CHECK(america.size() + europe.size() == 30);
+  for (const std::string& code : america) {
+    const auto config = with_region(code);
+    CHECK(config.region == code);
+    CHECK(config.api_url == "https://api.iot.thermomaven.com");
+    CHECK(config.mqtt.host == "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com");
+    CHECK(tc::other_region_broker(code, config.mqtt.host).empty());
+  }
+  for (const std::string& code : europe) {
+    const auto config = with_region(code);
+    CHECK(config.region == code);
+    CHECK(config.api_url == "https://api.iot.thermomaven.de");
+    CHECK(config.mqtt.host == "a2ubmaqm3a642j-ats.iot.eu-central-1.amazonaws.com");
+    CHECK(tc::other_region_broker(code, config.mqtt.host) ==
+          "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com");
+  }
+  // Iceland and Serbia are European (the earlier guess sent them to the US).
+  CHECK(with_region("is").api_url == "https://api.iot.thermomaven.de");
+  CHECK(with_region("rs").region == "RS");
+  for (const std::string code : {"GB", "GR", "HR", "EU", "USA", "", " US"}) {
+    tc::Settings env = account;
+    env["THERMOMAVEN_REGION"] = code.empty() ? "x" : code;
+    INFO("region '" << code << "'");
+    CHECK_THROWS_WITH(tc::resolve_config({}, env, {}),
+                      Catch::Contains("unknown region") &&
+                          Catch::Contains("US NZ CA AU (https://api.iot.thermomaven.com, MQTT "
+                                          "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com)") &&
+                          Catch::Contains("ES TR (https://api.iot.thermomaven.de, MQTT "
+                                          "a2ubmaqm3a642j-ats.iot.eu-central-1.amazonaws.com)"));
+  }
+  CHECK_THROWS_WITH(with_region("GB"), Catch::Contains("(the United Kingdom is UK)"));
+  // The client library's Account is held to the same list.
+  thermomaven::client::Account bad;
+  bad.email = "a@b";
+  bad.password = "p";
+  bad.region = "GB";
+  CHECK_THROWS_AS(thermomaven::client::Cloud(bad), std::invalid_argument);
 }
 
 TEST_CASE("a password file readable by others is refused") {

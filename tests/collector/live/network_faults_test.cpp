@@ -167,6 +167,10 @@ TEST_CASE("broker gone for a long time: capped backoff, no leak per attempt, all
   REQUIRE(collector.wait_log(kDeviceSubscribed, 30));
   REQUIRE(collector.count_lines("following new device topic device/") == 3);
   REQUIRE(wait_until([&] { return readings_in(dir.file("collector.db")).size() >= 10; }, 30));
+  // Measured once both REST device-list calls after the subscription are done.
+  REQUIRE(wait_until([&] { return sim.status_number("device_list_calls") >= 2; }, 30));
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(500));  // the answer read, the socket closed
   const int fds_connected = fds_over(pid, 1).first;
 
   sim.control("broker/stop");
@@ -217,7 +221,10 @@ TEST_CASE("broker gone for a long time: capped backoff, no leak per attempt, all
   }
   REQUIRE(device_topics.size() == 3);
   for (const std::string& topic : device_topics) CHECK(last_batch.find(topic) != std::string::npos);
-  // Connected again, the process holds what it held before the outage.
+  // Connected again (and the device-list calls that follow done), the
+  // process holds what it held before the outage.
+  REQUIRE(wait_until([&] { return sim.status_number("device_list_calls") >= 4; }, 30));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK(fds_over(pid, 1).first <= fds_connected);
 
   REQUIRE(wait_until(

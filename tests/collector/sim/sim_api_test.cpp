@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <regex>
+#include <thread>
 
 #include "signing.hpp"
 #include "sim_harness.hpp"
@@ -109,7 +110,8 @@ TEST_CASE("login and signed calls are checked like the real cloud") {
   }
 
   SECTION("tokens are checked, and can be expired") {
-    const ApiReply forged = api_call(sim, "app/device/share/my/device/list", "{}", "tok_forged");
+    const ApiReply forged = api_call(sim, "app/device/share/my/device/list", "", "tok_forged");
+    CHECK(forged.http.status == 401);  // a token error comes with a 401 and the JSON body
     CHECK(forged.code == "4001");
     CHECK(forged.code_was_number);
     CHECK(forged.msg.find("token") != std::string::npos);
@@ -129,7 +131,9 @@ TEST_CASE("login and signed calls are checked like the real cloud") {
     CHECK(api_call(sim, "app/history/page", R"({"page":1,"pageSize":20})", token).code == "0");
 
     REQUIRE(control(sim, "expire-tokens").status == 200);
-    CHECK(api_call(sim, "app/device/share/my/device/list", "{}", token).code == "4001");
+    const ApiReply expired = api_call(sim, "app/device/share/my/device/list", "", token);
+    CHECK(expired.http.status == 401);
+    CHECK(expired.code == "4001");
     const std::string fresh = login(sim);
     CHECK(fresh != token);
     CHECK(api_call(sim, "app/device/share/my/device/list", "{}", fresh).code == "0");
@@ -303,4 +307,79 @@ TEST_CASE("API faults: 5xx, HTML and slow answers") {
   CHECK(control(sim, "fault?name=no_such_fault&on=1").status == 400);
   CHECK(control(sim, "fault?name=api_5xx&on=maybe").status == 400);
   CHECK(sim.stop() == 0);  // promptly, although a slow request is still waiting
+}
+
+namespace {
+
+// Signs `headers` again after a test changed one (Content-Type is not signed).
+void sign_again(std::map<std::string, std::string>& headers, const std::string& body) {
+  headers.erase("Content-Type");
+  headers["x-sign"] = thermomaven::sim::request_signature(headers, body);
+  headers["Content-Type"] = "application/json; charset=UTF-8";
+}
+
+}  // namespace
+
+TEST_CASE("the clientId names the installation: android-{userId}-{region}-{x-deviceSn}") {
+  SimProcess sim({"--region", "UK", "--devices", "1"});
+  auto login_as = [&](const std::string& device_sn) {
+    const std::string body = login_body(sim.info().email, sim.info().password);
+    auto headers = signed_headers("none", body);
+    headers["x-deviceSn"] = device_sn;
+    headers["x-region"] = "UK";
+    sign_again(headers, body);
+    const ApiReply r = api_call(sim, "app/account/login", body, headers);
+    REQUIRE(r.code == "0");
+    simdjson::dom::parser parser;
+    return std::string(std::string_view(parser.parse(r.http.body)["data"]["token"]));
+  };
+  auto client_id = [&](const std::string& device_sn) {
+    const std::string token = login_as(device_sn);
+    auto headers = signed_headers(token, "");
+    headers["x-deviceSn"] = device_sn;
+    headers["x-region"] = "UK";
+    sign_again(headers, "");
+    const ApiReply r = api_call(sim, "app/mqtt/cert/apply", "", headers);
+    REQUIRE(r.code == "0");
+    simdjson::dom::parser parser;
+    return std::string(std::string_view(parser.parse(r.http.body)["data"]["clientId"]));
+  };
+  const std::string install = thermomaven::sim::md5_hex("install-one");
+  const std::string first = client_id(install);
+  CHECK(first == "android-" + sim.info().user_id + "-UK-" + install);
+  CHECK(client_id(install) == first);  // applying again: the same id
+  const std::string other = thermomaven::sim::md5_hex("install-two");
+  CHECK(client_id(other) == "android-" + sim.info().user_id + "-UK-" + other);
+  // protocol.md: one client sends 16 hex characters and is accepted too.
+  CHECK(client_id("0123456789abcdef").ends_with("-UK-0123456789abcdef"));
+}
+
+TEST_CASE("the simulator's --region takes exactly protocol.md's 30 codes") {
+  for (const char* code : {"GB", "GR", "us", "EU", "XX"}) {
+    const CommandResult r =
+        run_command({TM_SIM_BINARY, "--dir", "/nonexistent", "--region", code}, 30);
+    INFO(code << ": " << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("--region must be one of protocol.md's codes: US NZ CA AU UK DE") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("a REST device-list call publishes the account's user:device:list") {
+  SimProcess sim({"--devices", "2"});
+  const std::string token = login(sim);
+  CHECK(status_number(sim, "device_list_calls") == 0);
+  CHECK(api_call(sim, "app/device/share/my/device/list", "", token).code == "0");
+  CHECK(api_call(sim, "app/device/share/shared/device/list", "", token).code == "0");
+  CHECK(status_number(sim, "device_list_calls") == 2);
+  CHECK(status_number(sim, "device_list_bodies") == 0);
+  // The known clients send no body: one is counted, so that tests see it.
+  CHECK(api_call(sim, "app/device/share/my/device/list", "{}", token).code == "0");
+  CHECK(status_number(sim, "device_list_bodies") == 1);
+  // Each call asked the fleet for a list on the user topic.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (read_file(sim.info().published_file).find("user:device:list") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(read_file(sim.info().published_file).find("user:device:list") != std::string::npos);
 }

@@ -200,7 +200,8 @@ ApiReply api_call(const SimProcess& sim, const std::string& path, const std::str
       https_request("POST", sim.info().api_url + "/" + path, headers, body, sim.info().ca_file);
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (out.http.status != 200 || parser.parse(out.http.body).get(doc)) return out;
+  // The JSON envelope is read whatever the status (a token error is a 401).
+  if (out.http.status == 0 || parser.parse(out.http.body).get(doc) || !doc.is_object()) return out;
   std::int64_t number = 0;
   std::string_view text;
   if (!doc["code"].get(number)) {

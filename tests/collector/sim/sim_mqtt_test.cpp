@@ -66,7 +66,8 @@ CommandResult subscribe(const std::vector<std::string>& argv, int timeout_s) {
   return r;
 }
 
-// Subscribes once to the user topic, which starts the devices reporting.
+// Subscribes once to the user topic, which starts the devices reporting
+// (with --list-on-subscribe: the list answers the subscription).
 void start_devices(const SimProcess& sim, const Logger& logger) {
   const CommandResult r = run_command(
       mosquitto_sub(sim, logger.pem, logger.keystore.client_id, {logger.keystore.sub_topic}, 1, 10),
@@ -78,7 +79,7 @@ void start_devices(const SimProcess& sim, const Logger& logger) {
 }  // namespace
 
 TEST_CASE("a logger certificate gets the device list and reports, and nothing else") {
-  SimProcess sim({"--interval-ms", "100", "--speed", "600", "--seed", "42"});
+  SimProcess sim({"--interval-ms", "100", "--speed", "600", "--seed", "42", "--list-on-subscribe"});
   TempDir tmp;
   const Logger logger = certified_logger(sim, tmp.path());
   const std::string& id = logger.keystore.client_id;
@@ -215,7 +216,7 @@ struct CookTrace {
 
 TEST_CASE("the published capture imports into cooks with our own importer") {
   SimProcess sim({"--interval-ms", "40", "--speed", "4000", "--seed", "3", "--no-offline",
-                  "--devices", "2", "--models", "WT11,WT02"});
+                  "--devices", "2", "--models", "WT11,WT02", "--list-on-subscribe"});
   TempDir tmp;
   const Logger logger = certified_logger(sim, tmp.path());
   start_devices(sim, logger);
@@ -300,7 +301,8 @@ TEST_CASE("the published capture imports into cooks with our own importer") {
 
 TEST_CASE("the same seed gives the same devices and the same reports") {
   auto run = [](const std::string& seed) {
-    SimProcess sim({"--interval-ms", "30", "--speed", "600", "--seed", seed, "--devices", "1"});
+    SimProcess sim({"--interval-ms", "30", "--speed", "600", "--seed", seed, "--devices", "1",
+                    "--list-on-subscribe"});
     TempDir tmp;
     const Logger logger = certified_logger(sim, tmp.path());
     start_devices(sim, logger);
@@ -398,4 +400,140 @@ TEST_CASE("app/command/send takes protocol.md's body; the receipt answers in its
     CHECK(text(data["executeResult"]) == (i == 0 ? "failure" : "success"));
     CHECK(int64_t(data["cmdError"]) == (i == 0 ? 1 : 0));
   }
+}
+
+namespace {
+
+// Waits until the simulator's log holds `text` (Mosquitto's lines included).
+bool wait_for_log(const SimProcess& sim, const std::string& text, int seconds = 20) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (sim.log().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a SUBSCRIBE with more than 8 topic filters is refused visibly: disconnected, counted") {
+  SimProcess sim({"--devices", "1"});
+  TempDir tmp;
+  const Logger logger = certified_logger(sim, tmp.path());
+  const std::string& id = logger.keystore.client_id;
+  std::vector<std::string> nine = {logger.keystore.sub_topic};
+  for (int i = 1; i <= 8; ++i) nine.push_back("device/WT09/" + std::to_string(i) + "/pub");
+  const std::vector<std::string> eight(nine.begin(), nine.begin() + 8);
+
+  // Eight in one packet is within the AWS IoT quota.
+  subscribe(mosquitto_sub(sim, logger.pem, id, eight, 1, 2), 10);
+  REQUIRE(wait_for_log(sim, id + " 1 " + logger.keystore.sub_topic));
+  CHECK(status_number(sim, "oversized_subscribes") == 0);
+
+  // Nine: Mosquitto would accept them; the simulator says why it drops the client.
+  const CommandResult r = subscribe(mosquitto_sub(sim, logger.pem, id, nine, 1, 4), 15);
+  REQUIRE(wait_for_log(sim,
+                       id + " sent one SUBSCRIBE with 9 topic filters; AWS IoT accepts at most 8"));
+  CHECK(wait_for_log(sim, "Client " + id + " disconnected"));
+  // mosquitto_sub connects again and repeats the packet: knocked off each time.
+  CHECK(status_number(sim, "oversized_subscribes") >= 1);
+  // The client may connect again afterwards (it was only knocked off).
+  CHECK(subscribe(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 2), 10)
+            .output.find("Connection Refused") == std::string::npos);
+  INFO(r.output);
+  CHECK(sim.stop() == 0);
+}
+
+TEST_CASE("one clientId per installation: a second connection knocks the first off") {
+  SimProcess sim({"--devices", "1"});
+  TempDir tmp;
+  const Logger first = certified_logger(sim, tmp.path());
+  // The same installation (x-deviceSn) applies again: the same clientId.
+  const Keystore again = apply_for_certificate(sim, first.token);
+  REQUIRE(again.client_id == first.keystore.client_id);
+  CHECK(again.client_id.starts_with("android-" + sim.info().user_id + "-US-"));
+
+  BackgroundCommand holder(
+      mosquitto_sub(sim, first.pem, first.keystore.client_id, {first.keystore.sub_topic}, 1, 20),
+      tmp.path() + "/holder.out");
+  REQUIRE(wait_for_log(sim, first.keystore.client_id + " 1 " + first.keystore.sub_topic));
+  subscribe(mosquitto_sub(sim, first.pem, again.client_id, {first.keystore.sub_topic}, 1, 2), 10);
+  CHECK(wait_for_log(sim,
+                     "Client " + again.client_id + " already connected, closing old connection"));
+  holder.wait(30);
+  CHECK(sim.stop() == 0);
+}
+
+TEST_CASE("user:device:list follows a REST device-list call, not a subscription (by default)") {
+  SimProcess sim({"--devices", "2"});
+  TempDir tmp;
+  const Logger logger = certified_logger(sim, tmp.path());
+  const std::string& id = logger.keystore.client_id;
+  BackgroundCommand sub(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 30),
+                        tmp.path() + "/sub.out");
+  REQUIRE(wait_for_log(sim, id + " 1 " + logger.keystore.sub_topic));
+  std::this_thread::sleep_for(1500ms);
+  CHECK(read_file(tmp.path() + "/sub.out").empty());  // subscribing alone brings nothing
+  CHECK(status_number(sim, "published") == 0);
+  REQUIRE(api_call(sim, "app/device/share/my/device/list", "", logger.token).code == "0");
+  const CommandResult r = sub.wait(30);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto list = lines_of(r.output);
+  REQUIRE(list.size() == 1);
+  CHECK(device_topics(list[0]).size() == 2);
+  CHECK(sim.stop() == 0);
+}
+
+TEST_CASE("--numeric-device-id and fault seconds_only_times: the shapes protocol.md allows") {
+  SimProcess sim({"--devices", "12", "--numeric-device-id", "--list-on-subscribe", "--interval-ms",
+                  "100", "--no-offline"});
+  TempDir tmp;
+  const Logger logger = certified_logger(sim, tmp.path());
+  const std::string& id = logger.keystore.client_id;
+  CommandResult r =
+      subscribe(mosquitto_sub(sim, logger.pem, id, {logger.keystore.sub_topic}, 1, 10), 15);
+  REQUIRE(r.exit_code == 0);
+  simdjson::dom::parser parser;
+  const auto list = lines_of(r.output);
+  REQUIRE(list.size() == 1);
+  const simdjson::dom::array devices =
+      parser.parse(list[0].substr(list[0].find(' ') + 1))["cmdData"]["devices"];
+  REQUIRE(devices.size() == 12);
+  std::string numeric_topic, numeric_id;
+  int numbers = 0;
+  for (simdjson::dom::element d : devices) {
+    const std::string topic(std::string_view(d["subTopics"].at(0)));
+    if (d["deviceId"].is_uint64()) {
+      ++numbers;
+      numeric_id = std::to_string(std::uint64_t(d["deviceId"]));
+      numeric_topic = topic;
+    } else {
+      CHECK(d["deviceId"].is_string());
+    }
+  }
+  REQUIRE(numbers == 1);
+  CHECK(numeric_topic.find("/" + numeric_id + "/") != std::string::npos);  // the topic: its digits
+
+  // Its status reports carry the number too.
+  r = subscribe(mosquitto_sub(sim, logger.pem, id, {numeric_topic}, 1, 10), 15);
+  REQUIRE(r.exit_code == 0);
+  simdjson::dom::parser report_parser;
+  simdjson::dom::element report = report_parser.parse(r.output.substr(r.output.find(' ') + 1));
+  CHECK(report["deviceId"].is_uint64());
+  CHECK(report["serverTime"].is_int64());
+
+  // seconds_only_times: only serverTimeSecond and deviceTimeSecond.
+  REQUIRE(control(sim, "fault?name=seconds_only_times&on=1").status == 200);
+  std::this_thread::sleep_for(300ms);  // a report built before the switch may be in flight
+  r = subscribe(mosquitto_sub(sim, logger.pem, id, {numeric_topic}, 2, 10), 15);
+  REQUIRE(r.exit_code == 0);
+  const auto reports = lines_of(r.output);
+  REQUIRE(reports.size() == 2);
+  report = report_parser.parse(reports[1].substr(reports[1].find(' ') + 1));
+  CHECK(report["serverTime"].error() == simdjson::NO_SUCH_FIELD);
+  CHECK(report["deviceTime"].error() == simdjson::NO_SUCH_FIELD);
+  CHECK(report["serverTimeSecond"].is_int64());
+  CHECK(report["deviceTimeSecond"].is_int64());
+  CHECK(sim.stop() == 0);
 }

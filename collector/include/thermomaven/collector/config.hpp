@@ -71,9 +71,32 @@ Endpoint parse_endpoint(const std::string& text, int default_port = 8883);
 // file that group or others can read.
 std::string read_password_file(const std::string& path);
 
-// The REST base URL and MQTT endpoint of a region code (protocol.md).
+// The two servers of a region code (protocol.md, "Regions").
+struct RegionServers {
+  std::string_view api_url;    // REST base URL
+  std::string_view mqtt_host;  // AWS IoT endpoint, port 8883
+  bool europe = false;         // its broker is the one no client has confirmed
+};
+
+// The servers of one of the 30 region codes (upper case); nullptr for any
+// other code: nothing is guessed.
+const RegionServers* region_servers(std::string_view code);
+
+// "US NZ CA AU (https://..., MQTT ...); UK DE ... (..., MQTT ...)"
+std::string region_list_text();
+
+// The code in upper case when it is one of the 30; else throws ConfigError
+// naming every valid code with its servers.
+std::string checked_region(std::string code);
+
+// The REST base URL and MQTT endpoint of a region code; ConfigError for an
+// unknown code.
 std::string region_api_url(const std::string& region);
 std::string region_mqtt_host(const std::string& region);
+
+// For a European region, the broker host that is not `current_host` (the
+// other one worth a try, protocol.md); empty for other regions.
+std::string other_region_broker(const std::string& region, const std::string& current_host);
 
 // ${XDG_STATE_HOME:-$HOME/.local/state}/thermomaven, else ./thermomaven-state
 std::string default_state_dir();
