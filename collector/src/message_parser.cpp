@@ -94,16 +94,6 @@ std::optional<std::int32_t> read_int32(ondemand::value v) {
   return static_cast<std::int32_t>(*i);
 }
 
-// An id that protocol.md says may come as a string of digits or as a JSON
-// number (deviceId): both read as the digits.
-bool read_id(ondemand::value v, std::string& out) {
-  if (read_text(v, out)) return true;
-  std::uint64_t number;
-  if (v.get_uint64().get(number) != SUCCESS) return false;
-  out = std::to_string(number);
-  return true;
-}
-
 std::optional<bool> read_bool(ondemand::value v) {
   bool b;
   if (v.get_bool().get(b) != SUCCESS) return std::nullopt;
