@@ -222,7 +222,8 @@ LoggerState LiveCollector::Impl::logger_state() {
     s.reconnects = status_.reconnects;
     s.last_error = status_.last_error;
   }
-  s.unit = unit_known_ ? std::string(1, unit_letter(unit_.load())) : "";
+  // The account's unit once the session has logged in (or reused its token).
+  if (s.state != "starting") s.unit = std::string(1, unit_letter(cloud_.unit()));
   std::lock_guard lock(devices_.mutex);
   s.device_list_received = devices_.list_received;
   for (const DeviceInfo& d : devices_.listed) {
