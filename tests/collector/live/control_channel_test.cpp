@@ -242,6 +242,21 @@ TEST_CASE(
   CHECK_THAT(output, Catch::Contains("ok   connected: state connected, 0 reconnect(s)"));
   CHECK(logger.process().poll() == -1);
   CHECK(sim.connections() == connections);
+
+  // A logger that lost its broker: doctor says so from its live state.
+  sim.control("broker/stop");
+  REQUIRE(logger.wait_log("connection lost", 30));
+  // (The session reports the loss once it has closed the old connection.)
+  int code = -1;
+  wait_until(
+      [&] {
+        code = beside(dir, {"doctor"}, output);
+        return output.find("FAIL connected") != std::string::npos;
+      },
+      30);
+  CHECK(code == 1);
+  CHECK_THAT(output, Catch::Contains("FAIL connected: no: state "));
+  CHECK_THAT(output, Catch::Contains("the logger keeps retrying"));
   CHECK(logger.process().stop() == 0);
   // The socket goes with the logger; the lock file stays, unheld.
   CHECK_FALSE(fs::exists(socket));
@@ -271,5 +286,7 @@ TEST_CASE(
   CHECK(command.wait_exit(90) == 3);  // no receipt: the sim dropped it
   sim.fault("drop_receipts", false);
   REQUIRE(logger.wait_log(kDeviceSubscribed, 60));
+  // The command saved the session: not a first run, no advice in the log.
+  CHECK(logger.count_lines("a second ThermoMaven account") == 0);
   CHECK(logger.process().stop() == 0);
 }
