@@ -32,9 +32,11 @@ constexpr Subcommand kSubcommands[] = {
      "           fails and how to fix it; exit 0 only when all passed"},
     {"command", thermomaven::app::command_command,
      "[collect's options] --device ID|NAME [--probe N] [--timeout S] ACTION\n"
-     "           ACTION: set-target TEMP[C|F] | stop | finish (with --probe), volume high|medium|quiet;\n"
-     "           waits for the device's receipt; exit 0 done, 1 refused, 3 no receipt,\n"
-     "           4 acknowledged but the cook did not end. --list [--db FILE]: the audit trail"},
+     "           ACTION: set-target TEMP[C|F] | stop | finish | rest (with --probe),\n"
+     "           volume high|medium|quiet; waits for the device's receipt; exit 0 done,\n"
+     "           1 refused, 2 not sent (no running cook, no report yet, ...), 3 no receipt,\n"
+     "           4 acknowledged but the cook did not end (take the probe out of the food),\n"
+     "           5 acknowledged, unverified. --list [--db FILE]: the audit trail"},
     {"serve", thermomaven::app::serve_command,
      "--db FILE [--listen HOST:PORT] [--stale-after SECONDS] [--web.config.file FILE]\n"
      "           metrics, cooks and CSV over HTTP(S); FILE: TLS and basic auth"},
