@@ -10,6 +10,7 @@
 #include "live_test_support.hpp"
 #include "thermomaven/client.hpp"
 #include "thermomaven/collector/backoff.hpp"
+#include "thermomaven/collector/cloud_api.hpp"
 #include "thermomaven/collector/config.hpp"
 #include "thermomaven/collector/keystore.hpp"
 #include "thermomaven/collector/log.hpp"
@@ -173,6 +174,33 @@ TEST_CASE("regions: exactly protocol.md's 30 codes, each with its two servers") 
   bad.password = "p";
   bad.region = "GB";
   CHECK_THROWS_AS(thermomaven::client::Cloud(bad), std::invalid_argument);
+}
+
+TEST_CASE("REST answers: the JSON code is read whatever the HTTP status") {
+  using tc::ApiError;
+  // A token error with a 401 is the cloud's answer, not a transport failure.
+  const auto expired = tc::parse_api_envelope(
+      "app/device/share/my/device/list",
+      {401, "application/json", R"({"code":4001,"msg":"token expired","data":null})"});
+  CHECK(expired.code == "4001");
+  CHECK(expired.msg == "token expired");
+  const auto ok =
+      tc::parse_api_envelope("p", {200, "application/json", R"({"code":"0","data":[]})"});
+  CHECK(ok.code == "0");
+  CHECK(ok.data == "[]");
+  // Without the JSON envelope an error status stays a bad response naming it.
+  try {
+    tc::parse_api_envelope("app/mqtt/cert/apply", {503, "text/html", "<html>down</html>"});
+    FAIL("an HTML 503 was accepted");
+  } catch (const ApiError& e) {
+    CHECK(e.kind == ApiError::Kind::BadResponse);
+    CHECK_THAT(std::string(e.what()), Catch::Contains("app/mqtt/cert/apply: HTTP 503"));
+  }
+  // An error status cannot carry a success.
+  CHECK_THROWS_AS(tc::parse_api_envelope("p", {500, "application/json", R"({"code":0})"}),
+                  ApiError);
+  CHECK_THROWS_WITH(tc::parse_api_envelope("p", {401, "application/json", R"({"msg":"no"})"}),
+                    Catch::Contains("HTTP 401"));
 }
 
 TEST_CASE("a password file readable by others is refused") {

@@ -319,6 +319,14 @@ TEST_CASE("a flood of reports: memory bounded, drops counted, scrapes answered",
   REQUIRE(run.wait_log(kDeviceSubscribed, 30));
   const std::string base = exporter_url(run);
   REQUIRE(!base.empty());
+  // The device list (which now follows the REST device-list calls) is
+  // counted in the next status the writer stores: wait for it to show.
+  REQUIRE(wait_until(
+      [&] {
+        return http_get(base + "/metrics").body.find("thermomaven_messages_total") !=
+               std::string::npos;
+      },
+      30));
   const std::int64_t flood_start = now_ms();
   sim.control("devices/resume");
 
