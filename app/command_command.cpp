@@ -6,6 +6,8 @@
 // and maps the outcome to the exit code (README, "Commands").
 #include "command_command.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -16,6 +18,7 @@
 
 #include "commands.hpp"
 #include "live_config.hpp"
+#include "logger_link.hpp"
 #include "thermomaven/client.hpp"
 #include "thermomaven/collector/log.hpp"
 
@@ -124,6 +127,7 @@ std::string audit_result(const cl::CommandResult& result) {
 storage::CommandRecord audit_row(const std::string& who, const cl::CommandResult& sent) {
   storage::CommandRecord record;
   record.who = who;
+  record.caller_uid = static_cast<std::int64_t>(::getuid());
   record.device_id = sent.device_id;
   if (sent.probe > 0) record.probe = sent.probe;
   record.cmd_type = sent.cmd_type;
@@ -268,7 +272,11 @@ int command_command(int argc, char** argv) {
     return list_commands(args.get_or("--db", env_db && *env_db ? env_db : "./thermomaven.db"));
   }
   const cl::CommandRequest request = parse_command_request(args);
+  // Beside a running logger, through it: a session of our own would knock
+  // it off the broker. Else this process holds the session while it runs.
+  if (auto logger = running_logger(state_dir_of(args))) return command_via_logger(*logger, request);
   const tc::CollectorConfig config = load_config(args);
+  const auto session_lock = hold_session(config.state_dir);
   // A one-shot command: the session's progress only when asked for.
   tc::set_log_level(args.get("--log-level") ? config.log_level : tc::LogLevel::Warn);
   return run_command_standalone(config, request);

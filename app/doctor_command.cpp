@@ -28,6 +28,7 @@
 #include "cli_args.hpp"
 #include "commands.hpp"
 #include "live_config.hpp"
+#include "logger_link.hpp"
 #include "thermomaven/client.hpp"
 #include "thermomaven/collector/http_client.hpp"
 #include "thermomaven/collector/log.hpp"
@@ -633,13 +634,19 @@ int doctor_command(int argc, char** argv) {
   CliArgs args(argc, argv, valued_flags({"--wait"}), {});
   if (!args.positional().empty()) throw UsageError("unexpected argument " + args.positional()[0]);
   const int wait_s = parse_wait(args.get_or("--wait", "60"));
+  // Beside a running logger: its live state; a session of doctor's own would
+  // compete with it for the account.
+  const std::string state_dir = state_dir_of(args);
+  if (auto logger = running_logger(state_dir)) return doctor_via_logger(*logger, state_dir);
   const tc::CollectorConfig config = load_config(args);
   // The library's own log lines would interleave with the steps; they show
   // with an explicit --log-level (or THERMOMAVEN_LOG_LEVEL).
   const bool log_level_given = args.get("--log-level") || std::getenv("THERMOMAVEN_LOG_LEVEL");
   tc::set_log_level(log_level_given ? config.log_level : tc::LogLevel::Error);
   Doctor doctor(config, wait_s);
-  return doctor.run();
+  const int code = doctor.run();
+  print_second_account_advice();
+  return code;
 }
 
 }  // namespace thermomaven::app

@@ -29,14 +29,16 @@ constexpr Subcommand kSubcommands[] = {
      "           collector and exporter in one process"},
     {"doctor", thermomaven::app::doctor_command,
      "[collect's options] [--wait SECONDS]   check every step of the live path, say what\n"
-     "           fails and how to fix it; exit 0 only when all passed"},
+     "           fails and how to fix it; exit 0 only when all passed. Beside a running\n"
+     "           logger (same --state-dir): its live state, without a login of its own"},
     {"command", thermomaven::app::command_command,
      "[collect's options] --device ID|NAME [--probe N] [--timeout S] ACTION\n"
      "           ACTION: set-target TEMP[C|F] | stop | finish | rest (with --probe),\n"
      "           volume high|medium|quiet; waits for the device's receipt; exit 0 done,\n"
      "           1 refused, 2 not sent (no running cook, no report yet, ...), 3 no receipt,\n"
      "           4 acknowledged but the cook did not end (take the probe out of the food),\n"
-     "           5 acknowledged, unverified. --list [--db FILE]: the audit trail"},
+     "           5 acknowledged, unverified. --list [--db FILE]: the audit trail.\n"
+     "           Beside a running logger (same --state-dir): sent through it"},
     {"serve", thermomaven::app::serve_command,
      "--db FILE [--listen HOST:PORT] [--stale-after SECONDS] [--web.config.file FILE]\n"
      "           metrics, cooks and CSV over HTTP(S); FILE: TLS and basic auth"},

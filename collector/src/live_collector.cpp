@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -14,8 +16,12 @@
 #include "message_queue.hpp"
 #include "storage_retry.hpp"
 #include "thermomaven/client.hpp"
+#include "thermomaven/collector/control_channel.hpp"
 #include "thermomaven/collector/ingestor.hpp"
 #include "thermomaven/collector/log.hpp"
+#include "thermomaven/collector/state_dir.hpp"
+#include "thermomaven/command_tracker.hpp"
+#include "thermomaven/storage/command_log.hpp"
 #include "thermomaven/storage/database.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 
@@ -44,12 +50,88 @@ struct StatusBoard {
   bool dirty = true;
 };
 
+// What the session has seen of the devices, for `doctor` beside the logger.
+struct DeviceBoard {
+  std::mutex mutex;
+  bool list_received = false;
+  std::vector<DeviceInfo> listed;
+  std::map<std::string, std::pair<std::int64_t, StatusReport>>
+      latest;  // id -> (received ms, report)
+};
+
+// How long `run` waits for a one-shot `thermomaven command` that holds the
+// session lock: its longest --timeout and the time to connect.
+constexpr auto kWaitForOneShot = std::chrono::seconds(660);
+
+// The state directory exists and this process holds its session lock, or
+// this throws: another logger holds it (SessionLockBusy), or a one-shot
+// command held it for longer than it can.
+std::unique_ptr<SessionLock> lock_state_dir(const std::string& state_dir) {
+  StateDir dir(state_dir);  // creates it, checks owner and mode
+  const auto give_up = Clock::now() + kWaitForOneShot;
+  bool told = false;
+  for (;;) {
+    try {
+      return std::make_unique<SessionLock>(state_dir, "logger");
+    } catch (const SessionLockBusy& busy) {
+      if (busy.holder.is_logger() || Clock::now() >= give_up)
+        throw SessionLockBusy(std::string(busy.what()) +
+                                  ": one cloud session per state directory (the cloud hands out "
+                                  "one MQTT client id per installation); stop it first, or use "
+                                  "another --state-dir with another account",
+                              busy.holder);
+      if (!told)
+        log_info("collector", "waiting for " + busy.holder.describe() +
+                                  " to finish: it holds the cloud session of " + state_dir);
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+// "probe 1 cooking 186.0°F, probe 2 charged": a device's probes in a phrase.
+std::string probes_summary(const StatusReport& report) {
+  std::string out;
+  for (const ProbeSample& p : report.probes) {
+    out += (out.empty() ? "" : ", ") + std::string("probe ") + std::to_string(p.probe) + " " +
+           (p.state.empty() ? "?" : p.state);
+    if (p.temperature) {
+      char text[32];
+      std::snprintf(text, sizeof text, " %.1f°%c", *p.temperature / 10.0, unit_letter(report.unit));
+      out += text;
+    }
+  }
+  if (report.online == false) out = "offline" + (out.empty() ? "" : "; " + out);
+  return out.empty() ? "no probes" : out;
+}
+
+// The audit row's result for an outcome (migrations/003_commands.sql).
+const char* audit_result(client::CommandOutcome outcome) {
+  switch (outcome) {
+    case client::CommandOutcome::Confirmed:
+      return "success";
+    case client::CommandOutcome::Refused:
+      return "failure";
+    case client::CommandOutcome::Invalid:
+      return "invalid";
+    case client::CommandOutcome::NoReceipt:
+      return "no_receipt";
+    case client::CommandOutcome::NoEffect:
+      return "no_effect";
+    case client::CommandOutcome::Unverified:
+      return "unverified";
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 class LiveCollector::Impl {
  public:
   explicit Impl(const CollectorConfig& config)
       : config_(config),
+        lock_(lock_state_dir(config.state_dir)),
+        first_run_(!StateDir(config.state_dir).load_session()),
         db_(config.db_path),
         cloud_(client::account_from_config(config)),
         session_(cloud_, client::SessionOptions{.backoff_base_ms = config.backoff_base_ms,
@@ -62,6 +144,12 @@ class LiveCollector::Impl {
     });
     session_.on_state([this](const client::SessionEvent& event) { take_state(event); });
     session_.on_unit([this](TemperatureUnit unit) { take_unit(unit); });
+    // The same messages, typed: for commands carried out for a local caller
+    // and for `doctor`'s view of the devices.
+    session_.on_device_list([this](const client::DeviceList& list) { take_devices(list); });
+    session_.on_status_report([this](const StatusReport& report) { take_report(report); });
+    session_.on_command_receipt(
+        [this](const client::CommandReceipt& receipt) { tracker_.observe(receipt); });
   }
 
   int run();
@@ -73,6 +161,13 @@ class LiveCollector::Impl {
   void take_state(const client::SessionEvent& event);
   void take_unit(TemperatureUnit unit);
   void set_error(const std::string& error);
+  void take_devices(const client::DeviceList& list);
+  void take_report(const StatusReport& report);
+
+  // The control channel's threads.
+  LoggerState logger_state();
+  client::CommandResult carry_out(const client::CommandRequest& request,
+                                  const ControlCaller& caller);
 
   // Writer thread.
   void write_loop();
@@ -88,13 +183,110 @@ class LiveCollector::Impl {
   CollectorStatus status_snapshot(const Ingestor& ingestor);
 
   CollectorConfig config_;
+  std::unique_ptr<SessionLock> lock_;  // first: nothing else happens without it
+  bool first_run_;                     // no saved session in the state directory
   storage::Database db_;
   client::Cloud cloud_;
   client::Session session_;
   std::string session_error_;  // the session's last error as copied; under status_.mutex
   MessageQueue queue_;
   StatusBoard status_;
+  client::CommandTracker tracker_;
+  DeviceBoard devices_;
+  // Last: destroyed first, so that no request runs on a half-destroyed logger.
+  std::unique_ptr<ControlServer> control_;
 };
+
+void LiveCollector::Impl::take_devices(const client::DeviceList& list) {
+  tracker_.observe(list);  // with each device's lastStatusCmd
+  std::lock_guard lock(devices_.mutex);
+  devices_.list_received = true;
+  devices_.listed = list.devices;
+  for (const StatusReport& report : list.latest_reports)
+    if (!devices_.latest.count(report.device_id))
+      devices_.latest[report.device_id] = {now_ms(), report};
+}
+
+void LiveCollector::Impl::take_report(const StatusReport& report) {
+  tracker_.observe(report);
+  std::lock_guard lock(devices_.mutex);
+  devices_.latest[report.device_id] = {now_ms(), report};
+}
+
+LoggerState LiveCollector::Impl::logger_state() {
+  LoggerState s;
+  s.pid = ::getpid();
+  const client::SessionStats stats = session_.stats();
+  s.subscriptions = stats.subscribed;
+  s.logins = stats.logins;
+  s.cert_applies = stats.cert_applies;
+  {
+    std::lock_guard lock(status_.mutex);
+    s.state = status_.state;
+    s.connected = status_.connected;
+    s.reconnects = status_.reconnects;
+    s.last_error = status_.last_error;
+  }
+  // The account's unit once the session has logged in (or reused its token).
+  if (s.state != "starting") s.unit = std::string(1, unit_letter(cloud_.unit()));
+  std::lock_guard lock(devices_.mutex);
+  s.device_list_received = devices_.list_received;
+  for (const DeviceInfo& d : devices_.listed) {
+    LoggerDevice device{d.device_id, d.name, d.model, 0, ""};
+    if (auto it = devices_.latest.find(d.device_id); it != devices_.latest.end()) {
+      device.last_report_ms = it->second.first;
+      device.summary = probes_summary(it->second.second);
+    }
+    s.devices.push_back(std::move(device));
+  }
+  return s;
+}
+
+// A command for a local caller, through this logger's session: the tracker
+// sends it and follows it; the audit row names the caller's uid.
+client::CommandResult LiveCollector::Impl::carry_out(const client::CommandRequest& request,
+                                                     const ControlCaller& caller) {
+  log_info("control", "uid " + std::to_string(caller.uid) + " asks: " +
+                          client::verb_name(request.verb) + " on " + request.device.substr(0, 80) +
+                          (request.probe ? " probe " + std::to_string(request.probe) : ""));
+  storage::Database db(config_.db_path);
+  storage::CommandLog audit(db);
+  std::optional<std::int64_t> row;
+  const auto record = [&](const client::CommandResult& sent, const std::string& result) {
+    storage::CommandRecord r;
+    r.sent_ms = sent.sent_ms ? sent.sent_ms : now_ms();
+    r.who = config_.email;
+    r.caller_uid = static_cast<std::int64_t>(caller.uid);
+    r.device_id = sent.device_id;
+    if (sent.probe) r.probe = sent.probe;
+    r.cmd_type = sent.cmd_type;
+    r.cmd_id = sent.cmd_id;
+    r.what = sent.what;
+    r.result = result;
+    return audit.record_sent(r);
+  };
+  client::CommandResult result =
+      tracker_.execute(cloud_, request, [&](const client::CommandResult& sent) {
+        try {
+          row = record(sent, "sent");
+        } catch (const storage::StorageError& e) {
+          log_error("control", std::string("cannot record the command: ") + e.what());
+        }
+      });
+  try {
+    if (row) {
+      std::optional<std::int64_t> cmd_error;
+      if (result.receipt) cmd_error = result.receipt->cmd_error;
+      audit.record_result(*row, audit_result(result.outcome), cmd_error, result.receipt_ms);
+    } else if (!result.sent && !result.cmd_type.empty()) {
+      record(result, "not_sent");  // the cloud refused app/command/send
+    }
+  } catch (const storage::StorageError& e) {
+    log_error("control", std::string("cannot record the command's result: ") + e.what());
+  }
+  log_info("control", std::string(client::outcome_name(result.outcome)) + ": " + result.message);
+  return result;
+}
 
 void LiveCollector::Impl::take_state(const client::SessionEvent& event) {
   const client::SessionStats stats = session_.stats();
@@ -135,8 +327,21 @@ int LiveCollector::Impl::run() {
   log_info("collector", "starting: database " + config_.db_path + ", state " + config_.state_dir +
                             ", api " + config_.api_url + ", broker " + config_.mqtt.host + ":" +
                             std::to_string(config_.mqtt.port));
+  if (first_run_)
+    log_info("collector",
+             "first run (no saved session in " + config_.state_dir +
+                 "): the cloud keeps one active session per account, so a logger logged in "
+                 "with the phone app's account makes both drop out now and then; log it in "
+                 "with a second ThermoMaven account to which the devices are shared from the "
+                 "app (README, \"A second account for the logger\")");
+  control_ = std::make_unique<ControlServer>(
+      config_.state_dir, [this] { return logger_state(); },
+      [this](const client::CommandRequest& request, const ControlCaller& caller) {
+        return carry_out(request, caller);
+      });
   std::thread writer([this] { write_loop(); });
   const int exit_code = session_.run();
+  control_->stop_accepting();
   queue_.close();
   writer.join();
   log_info("collector", exit_code ? "stopped after a fatal error" : "stopped");

@@ -1,6 +1,7 @@
 #include "thermomaven/collector/state_dir.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ namespace {
 
 constexpr const char* kSessionFile = "session";
 constexpr const char* kInstallIdFile = "install-id";
+constexpr const char* kLockFile = "lock";
 
 [[noreturn]] void fail(const std::string& what) {
   throw std::runtime_error(what + ": " + std::strerror(errno));
@@ -146,5 +148,79 @@ void StateDir::save_session(const StoredSession& session) {
 }
 
 void StateDir::clear_session() { ::unlink((path_ + "/" + kSessionFile).c_str()); }
+
+namespace {
+
+// "pid role\n" as the holder wrote it; a half-written or foreign file reads
+// as pid 0.
+LockHolder read_holder(int fd) {
+  char text[128] = {};
+  const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+  LockHolder holder;
+  if (n <= 0) return holder;
+  std::istringstream in(std::string(text, static_cast<std::size_t>(n)));
+  in >> holder.pid >> holder.role;
+  if (!in) holder = {};
+  return holder;
+}
+
+}  // namespace
+
+std::string LockHolder::describe() const {
+  const std::string who = is_logger()         ? "a running logger (run or collect)"
+                          : role == "command" ? "a running `thermomaven command`"
+                          : role.empty()      ? "another thermomaven process"
+                                              : "thermomaven " + role;
+  return who + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : "");
+}
+
+SessionLock::SessionLock(const std::string& state_dir, const std::string& role) {
+  const std::string path = state_dir + "/" + kLockFile;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd_ < 0) fail("cannot open the session lock " + path);
+  // A reader's check (session_lock_holder) holds it shared for a moment and
+  // names nobody: that is worth a few more tries, a holder is not.
+  int tries = 0;
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int saved = errno;
+    LockHolder holder = read_holder(fd_);
+    if (saved == EWOULDBLOCK && holder.pid == 0 && ++tries < 50) {
+      ::usleep(20000);
+      continue;
+    }
+    ::close(fd_);
+    fd_ = -1;
+    errno = saved;
+    if (saved != EWOULDBLOCK) fail("cannot lock " + path);
+    // Worded before the holder is moved into the exception.
+    const std::string what =
+        holder.describe() + " holds the cloud session of state directory " + state_dir;
+    throw SessionLockBusy(what, std::move(holder));
+  }
+  const std::string text = std::to_string(::getpid()) + " " + role + "\n";
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) < 0)
+    log_warn("state", "cannot write the holder into " + path + ": " + std::strerror(errno));
+}
+
+SessionLock::~SessionLock() {
+  if (fd_ < 0) return;
+  // Emptied first, so that a reader never names a process that let go.
+  if (::ftruncate(fd_, 0) != 0) {
+  }
+  ::close(fd_);
+}
+
+std::optional<LockHolder> session_lock_holder(const std::string& state_dir) {
+  const std::string path = state_dir + "/" + kLockFile;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  std::optional<LockHolder> holder;
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0)
+    holder = read_holder(fd);
+  else
+    ::flock(fd, LOCK_UN);
+  ::close(fd);
+  return holder;
+}
 
 }  // namespace thermomaven::collector

@@ -23,7 +23,8 @@ std::int64_t CommandLog::record_sent(const CommandRecord& r) {
   try {
     SQLite::Statement s(db_.sql(),
                         "INSERT INTO commands (sent_ms, who, device_id, probe, cmd_type, cmd_id, "
-                        "what, result, cmd_error, receipt_ms) VALUES (?,?,?,?,?,?,?,?,?,?)");
+                        "what, result, cmd_error, receipt_ms, caller_uid) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, static_cast<std::int64_t>(r.sent_ms));
     s.bind(2, r.who);
     s.bind(3, r.device_id);
@@ -34,6 +35,7 @@ std::int64_t CommandLog::record_sent(const CommandRecord& r) {
     s.bind(8, r.result);
     bind_optional(s, 9, r.cmd_error);
     bind_optional(s, 10, r.receipt_ms);
+    bind_optional(s, 11, r.caller_uid);
     s.exec();
     return db_.sql().getLastInsertRowid();
   } catch (const SQLite::Exception& e) {
@@ -63,7 +65,7 @@ std::vector<CommandRecord> CommandLog::latest(int limit) {
     SQLite::Statement s(
         db_.sql(),
         "SELECT id, sent_ms, who, device_id, probe, cmd_type, cmd_id, what, result, "
-        "cmd_error, receipt_ms FROM (SELECT * FROM commands ORDER BY id DESC "
+        "cmd_error, receipt_ms, caller_uid FROM (SELECT * FROM commands ORDER BY id DESC "
         "LIMIT ?) ORDER BY id");
     s.bind(1, limit);
     while (s.executeStep()) {
@@ -80,6 +82,7 @@ std::vector<CommandRecord> CommandLog::latest(int limit) {
       r.result = col(8).getString();
       if (!col(9).isNull()) r.cmd_error = col(9).getInt64();
       if (!col(10).isNull()) r.receipt_ms = col(10).getInt64();
+      if (!col(11).isNull()) r.caller_uid = col(11).getInt64();
       out.push_back(std::move(r));
     }
   } catch (const SQLite::Exception& e) {

@@ -80,7 +80,8 @@ TEST_CASE("login, certificate, device list, per-device subscriptions: every read
   std::set<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir.file("state")))
     files.insert(entry.path().filename().string());
-  CHECK(files == std::set<std::string>{"install-id", "session"});
+  // The session lock stays (unheld); the control socket went with the logger.
+  CHECK(files == std::set<std::string>{"install-id", "lock", "session"});
   check_no_secret(collector.log(), sim);
 
   // The collector's own status, for the exporter.

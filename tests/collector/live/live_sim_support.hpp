@@ -84,6 +84,16 @@ class Sim {
     control("fault?name=" + name + "&on=" + (on ? "1" : "0"));
   }
 
+  // MQTT connections the sim's broker took so far (Mosquitto's own log
+  // lines): a client knocked off and back on counts twice.
+  int connections() const {
+    std::istringstream lines(log());
+    int n = 0;
+    for (std::string line; std::getline(lines, line);)
+      n += line.find("mosquitto: New client connected") != std::string::npos;
+    return n;
+  }
+
   // A number from GET /sim/status: published, logins, cert_applies.
   std::int64_t status_number(const std::string& key) {
     auto response = http_->get(info_.control_url + "/status");

@@ -337,6 +337,7 @@ TEST_CASE("the same seed gives the same devices and the same reports") {
 }
 
 TEST_CASE("app/command/send takes protocol.md's body; the receipt answers in its cmdData") {
+  // The list on the subscription: this case reads it with mosquitto_sub alone.
   SimProcess sim({"--no-offline", "--interval-ms", "500", "--list-on-subscribe"});
   TempDir tmp;
   const Logger logger = certified_logger(sim, tmp.path());

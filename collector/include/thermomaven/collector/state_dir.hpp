@@ -2,9 +2,16 @@
 // x-deviceSn and the login session (token, user id, temperature unit), so a
 // restart reuses the token instead of logging in again. Files are 0600 and
 // replaced atomically (write a temporary file, fsync, rename).
+//
+// It also decides which process holds the account's cloud session: the
+// cloud hands out one MQTT clientId per installation (per state directory),
+// and two connections with one clientId knock each other off. The process
+// that holds the exclusive flock on `lock` in the directory is the one that
+// may connect; the kernel releases it when that process ends, however.
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "thermomaven/storage/records.hpp"
@@ -39,5 +46,41 @@ class StateDir {
  private:
   std::string path_;
 };
+
+// Who holds a state directory's session lock: its pid and its role, as it
+// wrote them in the lock file ("logger" for run/collect, "command").
+struct LockHolder {
+  long pid = 0;
+  std::string role;
+  bool is_logger() const { return role == "logger"; }
+  std::string describe() const;  // "a running logger (pid 123)"
+};
+
+// Another process holds the lock.
+class SessionLockBusy : public std::runtime_error {
+ public:
+  SessionLockBusy(const std::string& what, LockHolder holder)
+      : std::runtime_error(what), holder(std::move(holder)) {}
+  LockHolder holder;
+};
+
+// The exclusive flock on `<state dir>/lock`, held for this object's life.
+class SessionLock {
+ public:
+  // Takes it without waiting and writes "pid role" into the file. Throws
+  // SessionLockBusy when another process holds it, std::runtime_error when
+  // the file cannot be opened. The directory must exist (StateDir).
+  SessionLock(const std::string& state_dir, const std::string& role);
+  ~SessionLock();
+  SessionLock(const SessionLock&) = delete;
+  SessionLock& operator=(const SessionLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// The holder of the lock right now; nullopt when nobody holds it (or there
+// is no lock file). Never takes the lock for longer than the check.
+std::optional<LockHolder> session_lock_holder(const std::string& state_dir);
 
 }  // namespace thermomaven::collector

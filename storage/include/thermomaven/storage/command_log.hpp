@@ -15,12 +15,16 @@ struct CommandRecord {
   std::int64_t id = 0;
   std::int64_t sent_ms = 0;
   std::string who;  // the account's email
+  // The local uid that asked for it: the `command` process's own, or the
+  // caller of a running logger's control channel (SO_PEERCRED). Absent in
+  // rows written before schema 5.
+  std::optional<std::int64_t> caller_uid;
   std::string device_id;
   std::optional<int> probe;  // absent for device settings
   std::string cmd_type, cmd_id;
   std::string what;  // one line
-  std::string result =
-      "sent";  // sent, success, failure, not_sent, no_receipt, no_effect, unverified
+  // sent, success, failure, no_receipt, no_effect, unverified, not_sent
+  std::string result = "sent";
   std::optional<std::int64_t> cmd_error, receipt_ms;
 };
 
