@@ -20,6 +20,7 @@
 #include "live_config.hpp"
 #include "logger_link.hpp"
 #include "thermomaven/client.hpp"
+#include "thermomaven/collector/command_audit.hpp"
 #include "thermomaven/collector/log.hpp"
 
 namespace thermomaven::app {
@@ -106,37 +107,6 @@ cl::CommandRequest parse_command_request(const CliArgs& args) {
   return r;
 }
 
-std::string audit_result(const cl::CommandResult& result) {
-  switch (result.outcome) {
-    case cl::CommandOutcome::Confirmed:
-      return "success";
-    case cl::CommandOutcome::Refused:
-      return result.sent ? "failure" : "not_sent";
-    case cl::CommandOutcome::Invalid:
-      return "";
-    case cl::CommandOutcome::NoReceipt:
-      return "no_receipt";
-    case cl::CommandOutcome::NoEffect:
-      return "no_effect";
-    case cl::CommandOutcome::Unverified:
-      return "unverified";
-  }
-  return "";
-}
-
-storage::CommandRecord audit_row(const std::string& who, const cl::CommandResult& sent) {
-  storage::CommandRecord record;
-  record.who = who;
-  record.caller_uid = static_cast<std::int64_t>(::getuid());
-  record.device_id = sent.device_id;
-  if (sent.probe > 0) record.probe = sent.probe;
-  record.cmd_type = sent.cmd_type;
-  record.cmd_id = sent.cmd_id;
-  record.what = sent.what;
-  record.sent_ms = sent.sent_ms;
-  return record;
-}
-
 int print_result(const cl::CommandResult& result) {
   std::FILE* out = result.outcome == cl::CommandOutcome::Invalid ? stderr : stdout;
   std::fprintf(out, "%s%s\n",
@@ -216,23 +186,15 @@ class StandaloneCommand {
 
 int run_command_standalone(const tc::CollectorConfig& config, const cl::CommandRequest& request) {
   storage::Database db(config.db_path);
-  storage::CommandLog log(db);
+  tc::CommandAudit audit(db, config.email, static_cast<std::int64_t>(::getuid()));
   StandaloneCommand command(config);
-  std::optional<std::int64_t> row;
   const cl::CommandResult result = command.run(request, [&](const cl::CommandResult& sent) {
-    row = log.record_sent(audit_row(config.email, sent));
+    audit.sent(sent);
     std::printf("sent %s to %s \"%s\" (cmdId %s)\n", sent.what.c_str(), sent.device_id.c_str(),
                 sent.device_name.c_str(), sent.cmd_id.c_str());
     std::fflush(stdout);
   });
-  if (row) {
-    log.record_result(*row, audit_result(result),
-                      result.receipt ? result.receipt->cmd_error : std::nullopt, result.receipt_ms);
-  } else if (result.outcome == cl::CommandOutcome::Refused) {  // the cloud refused the send
-    storage::CommandRecord record = audit_row(config.email, result);
-    record.result = audit_result(result);
-    log.record_sent(record);
-  }
+  audit.finished(result);
   return print_result(result);
 }
 

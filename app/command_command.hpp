@@ -1,7 +1,7 @@
 // `thermomaven command`'s parts that another path can reuse: the command
-// line as a client::CommandRequest, the audit row of a result, how a result
-// is printed, and the standalone flow (its own cloud session). The command
-// semantics themselves are the client library's (thermomaven/command_tracker.hpp).
+// line as a client::CommandRequest, how a result is printed, and the standalone flow (its own cloud
+// session). The command semantics themselves are the client library's
+// (thermomaven/command_tracker.hpp).
 #pragma once
 
 #include <string>
@@ -9,19 +9,12 @@
 #include "cli_args.hpp"
 #include "thermomaven/collector/config.hpp"
 #include "thermomaven/command_tracker.hpp"
-#include "thermomaven/storage/command_log.hpp"
 
 namespace thermomaven::app {
 
 // set-target TEMP[C|F] | stop | finish | rest | volume LEVEL, --device, --probe,
 // --timeout. Throws UsageError with a one-line reason.
 client::CommandRequest parse_command_request(const CliArgs& args);
-
-// The audit row's result for an outcome: success, failure, not_sent,
-// no_receipt, no_effect or unverified ("" for Invalid: nothing was sent).
-std::string audit_result(const client::CommandResult& result);
-// The row written when the command went out (result "sent").
-storage::CommandRecord audit_row(const std::string& who, const client::CommandResult& sent);
 
 // Prints the outcome's line (stdout; an Invalid one on stderr) and returns the exit code.
 int print_result(const client::CommandResult& result);

@@ -16,6 +16,7 @@
 #include "message_queue.hpp"
 #include "storage_retry.hpp"
 #include "thermomaven/client.hpp"
+#include "thermomaven/collector/command_audit.hpp"
 #include "thermomaven/collector/control_channel.hpp"
 #include "thermomaven/collector/ingestor.hpp"
 #include "thermomaven/collector/log.hpp"
@@ -103,25 +104,6 @@ std::string probes_summary(const StatusReport& report) {
   }
   if (report.online == false) out = "offline" + (out.empty() ? "" : "; " + out);
   return out.empty() ? "no probes" : out;
-}
-
-// The audit row's result for an outcome (migrations/003_commands.sql).
-const char* audit_result(client::CommandOutcome outcome) {
-  switch (outcome) {
-    case client::CommandOutcome::Confirmed:
-      return "success";
-    case client::CommandOutcome::Refused:
-      return "failure";
-    case client::CommandOutcome::Invalid:
-      return "invalid";
-    case client::CommandOutcome::NoReceipt:
-      return "no_receipt";
-    case client::CommandOutcome::NoEffect:
-      return "no_effect";
-    case client::CommandOutcome::Unverified:
-      return "unverified";
-  }
-  return "unknown";
 }
 
 }  // namespace
@@ -250,40 +232,10 @@ client::CommandResult LiveCollector::Impl::carry_out(const client::CommandReques
                           client::verb_name(request.verb) + " on " + request.device.substr(0, 80) +
                           (request.probe ? " probe " + std::to_string(request.probe) : ""));
   storage::Database db(config_.db_path);
-  storage::CommandLog audit(db);
-  std::optional<std::int64_t> row;
-  const auto record = [&](const client::CommandResult& sent, const std::string& result) {
-    storage::CommandRecord r;
-    r.sent_ms = sent.sent_ms ? sent.sent_ms : now_ms();
-    r.who = config_.email;
-    r.caller_uid = static_cast<std::int64_t>(caller.uid);
-    r.device_id = sent.device_id;
-    if (sent.probe) r.probe = sent.probe;
-    r.cmd_type = sent.cmd_type;
-    r.cmd_id = sent.cmd_id;
-    r.what = sent.what;
-    r.result = result;
-    return audit.record_sent(r);
-  };
-  client::CommandResult result =
-      tracker_.execute(cloud_, request, [&](const client::CommandResult& sent) {
-        try {
-          row = record(sent, "sent");
-        } catch (const storage::StorageError& e) {
-          log_error("control", std::string("cannot record the command: ") + e.what());
-        }
-      });
-  try {
-    if (row) {
-      std::optional<std::int64_t> cmd_error;
-      if (result.receipt) cmd_error = result.receipt->cmd_error;
-      audit.record_result(*row, audit_result(result.outcome), cmd_error, result.receipt_ms);
-    } else if (!result.sent && !result.cmd_type.empty()) {
-      record(result, "not_sent");  // the cloud refused app/command/send
-    }
-  } catch (const storage::StorageError& e) {
-    log_error("control", std::string("cannot record the command's result: ") + e.what());
-  }
+  CommandAudit audit(db, config_.email, static_cast<std::int64_t>(caller.uid));
+  client::CommandResult result = tracker_.execute(
+      cloud_, request, [&](const client::CommandResult& sent) { audit.sent(sent); });
+  audit.finished(result);
   log_info("control", std::string(client::outcome_name(result.outcome)) + ": " + result.message);
   return result;
 }

@@ -8,6 +8,7 @@
 #include "report_builder.hpp"
 #include "test_support.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
+#include "writer_fixture.hpp"
 
 using namespace thermomaven;
 using namespace thermomaven::storage;
@@ -17,24 +18,7 @@ using tm_test::report;
 
 namespace {
 
-struct Fixture {
-  tm_test::TempDir dir;
-  Database db{dir.file("t.db")};
-  ReadingWriter writer{db, {.batch_size = 100, .cook_gap_ms = 60'000}};
-  CookReader reader{db};
-
-  CookSession cook(const std::string& uuid) {
-    writer.commit();
-    auto c = reader.find_cook(uuid);
-    REQUIRE(c);
-    return *c;
-  }
-  std::vector<std::int64_t> reading_times(const CookSession& c) {
-    std::vector<std::int64_t> times;
-    reader.for_each_reading(c, [&](const CookReading& r) { times.push_back(r.time_ms); });
-    return times;
-  }
-};
+using Fixture = tm_test::WriterFixture;
 
 }  // namespace
 
