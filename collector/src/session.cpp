@@ -534,6 +534,9 @@ Session::Impl::Outcome Session::Impl::follow(Connection& connection) {
     if (event->generation != generation) continue;
     switch (event->kind) {
       case EventKind::ConnectionLost: {
+        // Not connected from this moment, not only once the client is torn
+        // down and the backoff begins: health and doctor read the state.
+        set_state(SessionState::Reconnecting, "connection lost: " + event->reason);
         set_error("mqtt: connection lost: " + event->reason);
         tc::log_warn("mqtt", "connection lost: " + event->reason);
         return Outcome::Reconnect;
