@@ -74,6 +74,18 @@ void convert_probe(StoredProbe& p, TemperatureUnit from, TemperatureUnit to) {
   convert(p.target);
 }
 
+// A cook's text fields are the same in nearly every reading: comparing
+// first is cheaper than copying, most of all for setParams, which is longer
+// than the small-string buffer.
+inline void assign_if_changed(std::string& field, const std::string& value) {
+  if (field != value) field = value;
+}
+
+// A reported value replaces the stored one; an absent (empty) one keeps it.
+inline void keep_latest(std::string& field, const std::string& value) {
+  if (!value.empty()) assign_if_changed(field, value);
+}
+
 struct DeviceRow {
   std::int64_t id = 0;
   std::string model;
@@ -155,7 +167,8 @@ class ReadingWriter::Impl {
     begin_if_needed();
     DeviceRow& device = device_row(report.device_id, report.model);
     to_stored(report, stored_);
-    std::vector<bool> is_new(report.probes.size(), store_report(device.id, report.time_ms));
+    std::vector<bool>& is_new = is_new_;  // reused: no allocation per report
+    is_new.assign(report.probes.size(), store_report(device.id, report.time_ms));
     if (!is_new.empty() && !is_new.front()) merge_into_stored(device.id, report, is_new);
 
     WriteOutcome outcome;
@@ -494,11 +507,11 @@ class ReadingWriter::Impl {
       cook->target_ms = time_ms;
     }
     if (newest) {
-      if (!p.mode.empty()) cook->mode = p.mode;
-      if (p.has_notes) cook->notes = p.notes;
-      if (!p.serial.empty()) cook->serial = p.serial;
-      if (!p.start_client.empty()) cook->start_client = p.start_client;
-      if (!p.set_params_json.empty()) cook->set_params = p.set_params_json;
+      keep_latest(cook->mode, p.mode);
+      if (p.has_notes) assign_if_changed(cook->notes, p.notes);
+      keep_latest(cook->serial, p.serial);
+      keep_latest(cook->start_client, p.start_client);
+      keep_latest(cook->set_params, p.set_params_json);
     }
     cook->dirty = true;
     follow_probe(device, p.probe, *cook, time_ms);
@@ -579,6 +592,7 @@ class ReadingWriter::Impl {
   bool in_transaction_ = false;
   int pending_ = 0;
   StoredReport stored_;
+  std::vector<bool> is_new_;  // per probe of the report being written: not stored before
   std::string blob_;
   std::unordered_map<std::string, DeviceRow> devices_;
   std::unordered_map<std::string, std::uint32_t> states_;
