@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "thermomaven/storage/cook_reader.hpp"
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/core/records.hpp"
 
 namespace thermomaven::exporter {
 
