@@ -1,16 +1,18 @@
+// The log lines of core/log.hpp and the sink they go to.
 #include "thermomaven/core/log.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
+
+#include "thermomaven/core/time.hpp"
 
 namespace thermomaven {
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::Info};
-std::mutex g_write_mutex;
+std::mutex g_write_mutex;  // guards g_sink and the writing
+LogSink g_sink;
 
 const char* level_label(LogLevel level) {
   switch (level) {
@@ -41,28 +43,28 @@ bool log_enabled(LogLevel level) { return level >= g_level.load(std::memory_orde
 
 std::string format_log_line(std::int64_t epoch_ms, LogLevel level, std::string_view component,
                             std::string_view message) {
-  const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char stamp[96];
-  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(epoch_ms % 1000));
   std::string line;
   line.reserve(40 + component.size() + message.size());
-  line.append(stamp).append(" ").append(level_label(level)).append(" ");
+  line.append(format_utc(epoch_ms, UtcStyle::Millis)).append(" ").append(level_label(level)).append(" ");
   line.append(component).append(": ");
   for (char c : message) line.push_back(c == '\n' || c == '\r' ? ' ' : c);
   return line;
 }
 
+void set_log_sink(LogSink sink) {
+  std::lock_guard lock(g_write_mutex);
+  g_sink = std::move(sink);
+}
+
 void log(LogLevel level, std::string_view component, std::string_view message) {
   if (!log_enabled(level)) return;
-  using namespace std::chrono;
-  const auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-  std::string line = format_log_line(now, level, component, message);
-  line.push_back('\n');
   std::lock_guard lock(g_write_mutex);
+  if (g_sink) {
+    g_sink(level, component, message);
+    return;
+  }
+  std::string line = format_log_line(now_ms(), level, component, message);
+  line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,15 @@ bool log_enabled(LogLevel level);
 // spaces so that one event is always one line.
 std::string format_log_line(std::int64_t epoch_ms, LogLevel level, std::string_view component,
                             std::string_view message);
+
+// Where lines go. The default writes each formatted line to stderr. An
+// embedding program may route them elsewhere (its own logger, a file);
+// the sink is called under a lock, one event at a time, with the level,
+// the component and the message (no secret: callers never pass one).
+using LogSink = std::function<void(LogLevel level, std::string_view component,
+                                   std::string_view message)>;
+// Replaces the sink; an empty function restores the stderr default.
+void set_log_sink(LogSink sink);
 
 void log(LogLevel level, std::string_view component, std::string_view message);
 inline void log_debug(std::string_view c, std::string_view m) { log(LogLevel::Debug, c, m); }
