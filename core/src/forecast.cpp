@@ -26,6 +26,8 @@ constexpr double kMinGapC = 0.5;
 constexpr double kMinSpreadBaseS = 600;
 constexpr double kZeroConfidenceSpread = 0.5;
 constexpr double kStalledConfidenceCap = 0.2;
+// The rise accelerates when the last 5 minutes' rate beats the 5 before by this.
+constexpr double kAccelRatio = 1.1;
 // A change of target smaller than this (°C) is the same target in another unit.
 constexpr double kSameTargetC = 0.2;
 
@@ -120,7 +122,14 @@ void ProbeForecaster::close_bin() {
   if (!target_c_) return;
 
   const Fit f = fit(*target_c_);
-  if (f.ok) recent_k_.push(f.k);
+  if (f.ok) {
+    recent_k_.push(f.k);
+    std::array<double, kSmoothK> ks{};
+    for (std::size_t i = 0; i < recent_k_.count; ++i) ks[i] = recent_k_.at(i);
+    std::sort(ks.begin(), ks.begin() + static_cast<std::ptrdiff_t>(recent_k_.count));
+    k_ = ks[recent_k_.count / 2];
+    if (recent_k_.count == kSmoothK) peak_k_ = std::max(peak_k_, k_);
+  }
   judge_stall(*target_c_);
 
   std::optional<double> remaining;
@@ -134,6 +143,16 @@ void ProbeForecaster::close_bin() {
     }
   } else if (f.ok) {
     remaining = f.remaining_s;
+    // While the food's rise still accelerates (the core lagging the surface
+    // early in a cook) Newton's law, which assumes a slowing rise, runs late;
+    // a straight line at the current rate is then the nearer bound.
+    const std::size_t span = 2 * kAccelBins;
+    if (samples_.count >= span && samples_.at(samples_.count - span).t_s >= regime_start_s_) {
+      const double now_rate = slope_c_per_hour(kAccelBins);
+      const double before_rate = slope_c_per_hour(kAccelBins, kAccelBins);
+      if (now_rate > 0 && now_rate > kAccelRatio * before_rate)
+        remaining = std::min(*remaining, std::max(0.0, (*target_c_ - s.food_c) / now_rate * 3600));
+    }
   }
   if (!remaining || !finite(*remaining) || *remaining > kMaxRemainingS) {
     predicted_s_.reset();
@@ -155,9 +174,13 @@ ProbeForecaster::Fit ProbeForecaster::fit(double target_c) const {
   if (newton && ambient <= target_c) return out;  // unreachable: no Newton answer
   double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   std::size_t n = 0;
-  for (std::size_t i = 0; i < samples_.count; ++i) {
-    const Sample& s = samples_.at(i);
-    if (s.t_s < regime_start_s_) continue;
+  // From the newest sample back: at least kMinFitBins, then until the food
+  // rose kFitRiseC (so that whole-degree steps average out) or the window
+  // or the regime ends. The recent heating rate, not the cook's average.
+  for (std::size_t back = 0; back < samples_.count; ++back) {
+    const Sample& s = samples_.at(samples_.count - 1 - back);
+    if (s.t_s < regime_start_s_) break;
+    if (n >= kMinFitBins && newest.food_c - s.food_c > kFitRiseC) break;
     const double x = s.t_s - newest.t_s;
     double y = s.food_c, w = 1.0;
     if (newton) {
@@ -191,13 +214,13 @@ ProbeForecaster::Fit ProbeForecaster::fit(double target_c) const {
   return out;
 }
 
-// The food's slope over the newest `bins` samples, °C per hour (0 when
-// there are too few).
-double ProbeForecaster::slope_c_per_hour(std::size_t bins) const {
-  if (samples_.count < bins || bins < 2) return 0;
+// The food's slope over `bins` samples ending `skip` before the newest, °C
+// per hour (0 when there are too few).
+double ProbeForecaster::slope_c_per_hour(std::size_t bins, std::size_t skip) const {
+  if (samples_.count < bins + skip || bins < 2) return 0;
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   const double t0 = samples_.newest().t_s;
-  for (std::size_t i = samples_.count - bins; i < samples_.count; ++i) {
+  for (std::size_t i = samples_.count - bins - skip; i < samples_.count - skip; ++i) {
     const Sample& s = samples_.at(i);
     const double x = s.t_s - t0;
     sx += x;
@@ -212,29 +235,35 @@ double ProbeForecaster::slope_c_per_hour(std::size_t bins) const {
   return finite(slope) ? slope : 0;
 }
 
-// In: the food at or above kStallMinFoodC, below the target, and rising
-// less than kStallEnterCPerHour over the last 20 minutes. Out: rising more
-// than kStallExitCPerHour over the last 10 minutes (or at the target); the
-// fit then starts afresh from those 10 minutes.
+// In, with the food at or above kStallMinFoodC and below the target:
+// rising less than kStallEnterCPerHour over the last 20 minutes, or heating
+// at less than kStallKRatio of the regime's peak rate for 10 minutes (Newton
+// heating keeps its rate; a stall loses it to evaporation). Out: rising more
+// than kStallExitCPerHour over the last 20 minutes (or at the target); the
+// fit then starts afresh from the last 10 minutes.
 void ProbeForecaster::judge_stall(double target_c) {
   const Sample& newest = samples_.newest();
+  const bool slow = peak_k_ > 0 && k_ < kStallKRatio * peak_k_;
+  slow_bins_ = slow ? slow_bins_ + 1 : 0;
   if (!stalled_) {
     if (samples_.count < kStallBins || newest.food_c < kStallMinFoodC || newest.food_c >= target_c)
       return;
     if (samples_.at(samples_.count - kStallBins).t_s < regime_start_s_) return;
-    if (slope_c_per_hour(kStallBins) >= kStallEnterCPerHour) return;
+    if (slope_c_per_hour(kStallBins) >= kStallEnterCPerHour && slow_bins_ < kStallKBins) return;
     stalled_ = true;
-    // The heating rate from before the slowdown: the oldest fit remembered
-    // (20 minutes ago), else the newest.
-    stall_k_ = recent_k_.count > 0 ? recent_k_.at(0) : 0;
+    // The best heating rate seen before: kept across a stall that ends and
+    // comes back, whose regime only saw the slow rate.
+    stall_k_ = std::max(stall_k_, peak_k_ > 0 ? peak_k_ : k_);
     predictions_.clear();
     return;
   }
-  if (newest.food_c >= target_c || slope_c_per_hour(kStallExitBins) > kStallExitCPerHour) {
+  if (newest.food_c >= target_c || slope_c_per_hour(kStallBins) > kStallExitCPerHour) {
     stalled_ = false;
     regime_start_s_ = newest.t_s - kStallExitBins * (kBinMs / 1000.0);
     predictions_.clear();
     recent_k_.clear();
+    peak_k_ = 0;
+    slow_bins_ = 0;
   }
 }
 

@@ -61,19 +61,24 @@ class ProbeForecaster {
   const Forecast& last() const { return last_; }
 
   // The thresholds (docs/forecast.md).
-  static constexpr std::int64_t kBinMs = 30'000;               // readings averaged per sample
-  static constexpr std::size_t kWindowBins = 60;               // fit window: 30 minutes
-  static constexpr std::size_t kMinFitBins = 10;               // 5 minutes of samples
+  static constexpr std::int64_t kBinMs = 30'000;  // readings averaged per sample
+  static constexpr std::size_t kWindowBins = 60;  // fit window: 30 minutes
+  static constexpr std::size_t kMinFitBins = 10;  // 5 minutes of samples
+  static constexpr double kFitRiseC = 2.5;  // the window reaches back until the food rose this
   static constexpr std::int64_t kCollectMs = 10 * 60'000;      // nothing shown before
   static constexpr int kCollectReadings = 20;                  // ... and before this many
   static constexpr double kAmbientTauS = 300;                  // ambient EMA time constant
   static constexpr std::int64_t kUnreachableMs = 10 * 60'000;  // ambient below target this long
   static constexpr std::size_t kStallBins = 40;                // stall judged over 20 minutes
-  static constexpr std::size_t kStallExitBins = 20;            // ... and left over 10
-  static constexpr double kStallEnterCPerHour = 2.0;           // 0.5 °C per 15 minutes
+  static constexpr std::size_t kStallExitBins = 20;   // the fit restarts from 10 minutes back
+  static constexpr double kStallEnterCPerHour = 2.0;  // 0.5 °C per 15 minutes
   static constexpr double kStallExitCPerHour = 4.0;
   static constexpr double kStallMinFoodC = 60.0;
-  static constexpr std::size_t kSmoothPredictions = 5;   // median of the last 5 (2.5 min)
+  static constexpr double kStallKRatio = 0.5;     // ... or heating at < 50 % of its peak rate
+  static constexpr std::size_t kStallKBins = 20;  // ... for 10 minutes
+  static constexpr std::size_t kAccelBins = 10;   // rate now vs 5 minutes before: accelerating?
+  static constexpr std::size_t kSmoothK = 5;      // the rate is the median of 5 fits
+  static constexpr std::size_t kSmoothPredictions = 3;   // median of the last 3 (1.5 min)
   static constexpr std::size_t kSpreadPredictions = 10;  // agreement over the last 10 (5 min)
   static constexpr double kMaxRemainingS = 86'400;       // no time further out than a day
 
@@ -109,7 +114,7 @@ class ProbeForecaster {
   void add_to_bin(double t_s, double food_c);
   void close_bin();
   Fit fit(double target_c) const;
-  double slope_c_per_hour(std::size_t bins) const;
+  double slope_c_per_hour(std::size_t bins, std::size_t skip = 0) const;
   void judge_stall(double target_c);
   void record_prediction(double predicted_s);
   Forecast make_forecast(double now_s, double food_c, std::optional<double> target_c);
@@ -128,7 +133,10 @@ class ProbeForecaster {
   Ring<Sample, kWindowBins> samples_;
   double regime_start_s_ = 0;  // the fit uses no sample before (reset when a stall ends)
   bool stalled_ = false;
-  Ring<double, kStallBins> recent_k_;             // the fit's k, one per sample
+  Ring<double, kSmoothK> recent_k_;               // the fit's k, one per sample
+  double k_ = 0;                                  // their median: the current heating rate
+  double peak_k_ = 0;                             // the highest rate since the regime started
+  std::size_t slow_bins_ = 0;                     // consecutive samples heating below kStallKRatio
   double stall_k_ = 0;                            // the heating rate before the stall
   Ring<double, kSpreadPredictions> predictions_;  // predicted done, s since the first reading
   std::optional<double> predicted_s_;             // the smoothed prediction
