@@ -131,7 +131,9 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-void row(const char* name, const std::vector<Result>& results, bool (*pick)(const Result&)) {
+// `relative`: the error as a percentage of the cook's time to target.
+void row(const char* name, const std::vector<Result>& results, bool (*pick)(const Result&),
+         bool relative = false) {
   std::vector<const Result*> chosen;
   for (const Result& r : results)
     if (pick(r)) chosen.push_back(&r);
@@ -139,8 +141,9 @@ void row(const char* name, const std::vector<Result>& results, bool (*pick)(cons
   for (int k = 0; k < 3; ++k) {
     std::vector<double> ours, device;
     for (const Result* r : chosen) {
-      if (r->ours[k]) ours.push_back(*r->ours[k]);
-      if (r->device[k]) device.push_back(*r->device[k]);
+      const double scale = relative ? 100 / (r->hours * 60) : 1;
+      if (r->ours[k]) ours.push_back(*r->ours[k] * scale);
+      if (r->device[k]) device.push_back(*r->device[k] * scale);
     }
     std::printf(" %.1f (%zu) | %.1f (%zu) |", median(ours), ours.size(), median(device),
                 device.size());
@@ -221,6 +224,16 @@ int main(int argc, char** argv) {
   row("normal", results, [](const Result& r) { return !r.low_and_slow; });
   row("low-and-slow", results, [](const Result& r) { return r.low_and_slow; });
   row("all", results, [](const Result&) { return true; });
+  std::printf("\nThe same, as a percentage of each cook's time to target\n\n");
+  std::printf(
+      "| cooks | 25 %% ours | 25 %% device | 50 %% ours | 50 %% device | 75 %% ours | 75 %% "
+      "device |\n|---|---|---|---|---|---|---|\n");
+  row(
+      "normal", results, [](const Result& r) { return !r.low_and_slow; }, true);
+  row(
+      "low-and-slow", results, [](const Result& r) { return r.low_and_slow; }, true);
+  row(
+      "all", results, [](const Result&) { return true; }, true);
 
   std::printf("\nWhat the simulated cooks look like (medians)\n\n");
   std::printf(

@@ -63,7 +63,7 @@ class ProbeForecaster {
   // The thresholds (docs/forecast.md).
   static constexpr std::int64_t kBinMs = 30'000;  // readings averaged per sample
   static constexpr std::size_t kWindowBins = 60;  // fit window: 30 minutes
-  static constexpr std::size_t kMinFitBins = 10;  // 5 minutes of samples
+  static constexpr std::size_t kMinFitBins = 6;   // 3 minutes of samples
   static constexpr double kFitRiseC = 2.5;  // the window reaches back until the food rose this
   static constexpr std::int64_t kCollectMs = 10 * 60'000;      // nothing shown before
   static constexpr int kCollectReadings = 20;                  // ... and before this many
