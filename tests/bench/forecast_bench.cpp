@@ -63,6 +63,7 @@ struct Result {
   bool stalled_seen;
   // Per checkpoint: absolute error in minutes, when there was an estimate.
   std::optional<double> ours[3], device[3];
+  fc::State state[3]{};
 };
 
 constexpr double kFractions[3] = {0.25, 0.5, 0.75};
@@ -99,6 +100,7 @@ Result score(const Cook& c) {
       return std::abs(static_cast<double>(*predicted - done)) / 60'000;
     };
     r.ours[k] = error(last->ours_ms);
+    r.state[k] = last->state;
     r.device[k] = error(last->device_ms);
   }
   return r;
@@ -253,6 +255,14 @@ int main(int argc, char** argv) {
     std::printf("| %s | %.1f | %.1f | %.1f | %zu of %zu |\n", slow ? "low-and-slow" : "normal",
                 median(hours), median(stall), median(swing), flagged, n);
   }
+  std::printf("\nOur state at each point, low-and-slow (collecting/estimating/stalled):");
+  for (int k = 0; k < 3; ++k) {
+    int counts[5] = {};
+    for (const Result& r : results)
+      if (r.low_and_slow) ++counts[static_cast<int>(r.state[k])];
+    std::printf(" %.0f %%: %d/%d/%d;", kFractions[k] * 100, counts[0], counts[1], counts[2]);
+  }
+  std::printf("\n");
   std::printf(
       "\nforecaster: %zu readings, %.0f ns per reading (a 12-hour cook of 21,600 "
       "readings: %.2f ms)\n",
