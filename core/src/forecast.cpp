@@ -28,6 +28,8 @@ constexpr double kZeroConfidenceSpread = 0.5;
 constexpr double kStalledConfidenceCap = 0.2;
 // The rise accelerates when the last 5 minutes' rate beats the 5 before by this.
 constexpr double kAccelRatio = 1.1;
+// Food this far above the smoothed ambient: the ambient is not the heat.
+constexpr double kAboveAmbientC = 1.0;
 // A change of target smaller than this (°C) is the same target in another unit.
 constexpr double kSameTargetC = 0.2;
 
@@ -94,7 +96,8 @@ Forecast ProbeForecaster::update(const ForecastInput& in) {
   if (bin_n_ > 0 && now_s - bin_start_s_ >= kBinMs / 1000.0) close_bin();
   add_to_bin(now_s, food_c);
 
-  if (target_c && ambient_ema_c_ && *ambient_ema_c_ < *target_c) {
+  if (target_c && ambient_ema_c_ && *ambient_ema_c_ < *target_c &&
+      food_c <= *ambient_ema_c_ + kAboveAmbientC) {
     if (!below_since_ms_) below_since_ms_ = in.time_ms;
   } else {
     below_since_ms_.reset();
@@ -114,12 +117,20 @@ void ProbeForecaster::close_bin() {
   Sample s;
   s.t_s = bin_t_sum_ / bin_n_;
   s.food_c = bin_food_sum_ / bin_n_;
-  s.has_ambient = ambient_ema_c_.has_value();
+  // Food clearly above the ambient while heating means the sensor reads
+  // low (or is not in the heat): the fit then uses the food alone.
+  s.has_ambient = ambient_ema_c_.has_value() && s.food_c <= *ambient_ema_c_ + kAboveAmbientC;
   s.ambient_c = ambient_ema_c_.value_or(0.0);
   samples_.push(s);
   bin_n_ = 0;
   bin_t_sum_ = bin_food_sum_ = 0;
   if (!target_c_) return;
+  if (s.has_ambient != newton_mode_) {  // rates of the other model do not compare
+    newton_mode_ = s.has_ambient;
+    recent_k_.clear();
+    peak_k_ = stall_k_ = 0;
+    slow_bins_ = 0;
+  }
 
   const Fit f = fit(*target_c_);
   if (f.ok) {

@@ -164,6 +164,22 @@ TEST_CASE("forecast: an ambient below the target is unreachable") {
   CHECK(run(f, c, 3600 + 120, 3602).back().second.state != State::unreachable);
 }
 
+TEST_CASE("forecast: food rising above a low-reading ambient sensor is not unreachable") {
+  // The sensor reads 60 °C, below the 90 °C target, but the food climbs past
+  // it at 36 °C/h: the sensor is not the heat, so the food's own rise counts.
+  Cook c{[](double t) { return 40 + 0.01 * t; }, [](double) { return 60.0; }, 90};
+  ProbeForecaster f;
+  for (const auto& [t, fc] : run(f, c, 4000)) {
+    check_sane(fc);
+    INFO("at " << t << " s, state " << state_name(fc.state));
+    if (t >= 20 * 60 && t < 2000) CHECK(fc.state == State::unreachable);  // food below it
+    if (t >= 2400) {
+      REQUIRE(fc.state == State::estimating);
+      CHECK(std::abs(predicted_s(fc) - 5000) < 120);  // (90 - 40) / 0.01
+    }
+  }
+}
+
 TEST_CASE("forecast: the first reading at or above the target is done") {
   const double k = 1.0 / 2000;
   const double truth = newton_time(4, 150, 70, k);

@@ -133,11 +133,12 @@ class ProbeForecaster {
   Ring<Sample, kWindowBins> samples_;
   double regime_start_s_ = 0;  // the fit uses no sample before (reset when a stall ends)
   bool stalled_ = false;
-  Ring<double, kSmoothK> recent_k_;               // the fit's k, one per sample
-  double k_ = 0;                                  // their median: the current heating rate
-  double peak_k_ = 0;                             // the highest rate since the regime started
-  std::size_t slow_bins_ = 0;                     // consecutive samples heating below kStallKRatio
-  double stall_k_ = 0;                            // the heating rate before the stall
+  Ring<double, kSmoothK> recent_k_;  // the fit's k, one per sample
+  double k_ = 0;                     // their median: the current heating rate
+  double peak_k_ = 0;                // the highest rate since the regime started
+  std::size_t slow_bins_ = 0;        // consecutive samples heating below kStallKRatio
+  bool newton_mode_ = false;         // the fits use the ambient (else the food's own line)
+  double stall_k_ = 0;               // the heating rate before the stall
   Ring<double, kSpreadPredictions> predictions_;  // predicted done, s since the first reading
   std::optional<double> predicted_s_;             // the smoothed prediction
   Forecast last_;
