@@ -26,6 +26,13 @@ constexpr double kMinGapC = 0.5;
 constexpr double kMinSpreadBaseS = 600;
 constexpr double kZeroConfidenceSpread = 0.5;
 constexpr double kStalledConfidenceCap = 0.2;
+// A stall may still come: in a low-and-slow pit (smoothed ambient below
+// kLowAndSlowPitC) with the food below the stall zone's top and the target
+// above it, and no stall seen yet in this cook, the confidence is capped,
+// since nothing in the curve so far can tell when the stall starts or ends.
+constexpr double kLowAndSlowPitC = 150;
+constexpr double kStallZoneTopC = 77;
+constexpr double kStallAheadConfidenceCap = 0.5;
 // The rise accelerates when the last 5 minutes' rate beats the 5 before by this.
 constexpr double kAccelRatio = 1.1;
 // Food this far above the smoothed ambient: the ambient is not the heat.
@@ -261,7 +268,7 @@ void ProbeForecaster::judge_stall(double target_c) {
       return;
     if (samples_.at(samples_.count - kStallBins).t_s < regime_start_s_) return;
     if (slope_c_per_hour(kStallBins) >= kStallEnterCPerHour && slow_bins_ < kStallKBins) return;
-    stalled_ = true;
+    stalled_ = stall_seen_ = true;
     // The best heating rate seen before: kept across a stall that ends and
     // comes back, whose regime only saw the slow rate.
     stall_k_ = std::max(stall_k_, peak_k_ > 0 ? peak_k_ : k_);
@@ -289,7 +296,6 @@ void ProbeForecaster::record_prediction(double predicted_s) {
 
 Forecast ProbeForecaster::make_forecast(double now_s, double food_c,
                                         std::optional<double> target_c) {
-  (void)food_c;
   Forecast f;
   if (done_) {
     f.state = State::done;
@@ -327,6 +333,9 @@ Forecast ProbeForecaster::make_forecast(double now_s, double food_c,
   double confidence = std::clamp(1.0 - rel / kZeroConfidenceSpread, 0.0, 1.0) *
                       static_cast<double>(predictions_.count) / kSpreadPredictions;
   if (stalled_) confidence = std::min(confidence, kStalledConfidenceCap);
+  if (!stall_seen_ && ambient_ema_c_ &&
+      *ambient_ema_c_<kLowAndSlowPitC&& * target_c> kStallZoneTopC && food_c < kStallZoneTopC)
+    confidence = std::min(confidence, kStallAheadConfidenceCap);
   f.confidence = finite(confidence) ? confidence : 0.0;
   return f;
 }

@@ -68,6 +68,24 @@ struct Result {
 
 constexpr double kFractions[3] = {0.25, 0.5, 0.75};
 
+// Is the confidence worth anything: the error of every estimate (once a
+// minute), relative to the time still to go, by confidence band.
+constexpr double kConfidenceBands[] = {0, 0.25, 0.5, 0.75, 0.9, 1.01};
+std::vector<double> g_relative_error_by_band[2][5];  // [low-and-slow][band]
+
+void calibrate(const Cook& c) {
+  const std::int64_t done = *c.done_ms;
+  for (const Reading& x : c.readings) {
+    if (!x.ours_ms || x.confidence < 0 || x.t_ms >= done || (x.t_ms - c.readings[0].t_ms) % 60'000)
+      continue;
+    const double to_go = static_cast<double>(done - x.t_ms);
+    for (int b = 0; b < 5; ++b)
+      if (x.confidence >= kConfidenceBands[b] && x.confidence < kConfidenceBands[b + 1])
+        g_relative_error_by_band[c.target_c >= kLowAndSlowTargetC][b].push_back(
+            std::abs(static_cast<double>(*x.ours_ms - done)) / to_go * 100);
+  }
+}
+
 Result score(const Cook& c) {
   Result r{};
   const std::int64_t t0 = c.readings.front().t_ms, done = *c.done_ms;
@@ -209,6 +227,7 @@ int main(int argc, char** argv) {
           c.done_ms = now;
           results.push_back(score(c));
           trace(c, results.size() - 1);
+          calibrate(c);
           finished[color] = true;
         }
       }
@@ -255,6 +274,14 @@ int main(int argc, char** argv) {
     std::printf("| %s | %.1f | %.1f | %.1f | %zu of %zu |\n", slow ? "low-and-slow" : "normal",
                 median(hours), median(stall), median(swing), flagged, n);
   }
+  std::printf(
+      "\nOur error relative to the time still to go, by confidence (every minute of every "
+      "cook): median %% (estimates)\n\n| confidence | normal | low-and-slow |\n|---|---|---|\n");
+  for (int b = 0; b < 5; ++b)
+    std::printf("| %.2f-%.2f | %.1f (%zu) | %.1f (%zu) |\n", kConfidenceBands[b],
+                std::min(1.0, kConfidenceBands[b + 1]), median(g_relative_error_by_band[0][b]),
+                g_relative_error_by_band[0][b].size(), median(g_relative_error_by_band[1][b]),
+                g_relative_error_by_band[1][b].size());
   std::printf("\nOur state at each point, low-and-slow (collecting/estimating/stalled):");
   for (int k = 0; k < 3; ++k) {
     int counts[5] = {};

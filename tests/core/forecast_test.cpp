@@ -130,7 +130,11 @@ TEST_CASE("forecast: a plateau is a stall, without a time days out, and heating 
   for (const auto& [t, fc] : forecasts) {
     check_sane(fc);
     INFO("at " << t << " s, state " << state_name(fc.state));
-    if (t < stall_at) CHECK(fc.state != State::stalled);
+    if (t < stall_at) {
+      CHECK(fc.state != State::stalled);
+      // A 95 °C target in a 120 °C pit: a stall may still come.
+      if (fc.confidence) CHECK(*fc.confidence <= 0.5);
+    }
     if (t > stall_at + 25 * 60 && t < stall_at + stall_s) {
       CHECK(fc.state == State::stalled);
       CHECK(fc.stalled);

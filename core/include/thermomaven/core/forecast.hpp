@@ -132,7 +132,7 @@ class ProbeForecaster {
   int bin_n_ = 0;
   Ring<Sample, kWindowBins> samples_;
   double regime_start_s_ = 0;  // the fit uses no sample before (reset when a stall ends)
-  bool stalled_ = false;
+  bool stalled_ = false, stall_seen_ = false;
   Ring<double, kSmoothK> recent_k_;  // the fit's k, one per sample
   double k_ = 0;                     // their median: the current heating rate
   double peak_k_ = 0;                // the highest rate since the regime started
