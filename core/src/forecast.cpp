@@ -20,6 +20,9 @@ double to_celsius(std::int32_t tenths, Unit unit) {
 // The log gap is taken no closer than this, so food at or above the
 // ambient gives a finite (flat) value.
 constexpr double kMinGapC = 0.5;
+// The fit never reaches back further than the window's 30 minutes, also
+// when readings are sparse (then a sample holds one reading).
+constexpr double kMaxWindowS = ProbeForecaster::kWindowBins * ProbeForecaster::kBinMs / 1000.0;
 // Confidence: the spread of the recent predictions, relative to the time
 // still to go (at least 10 minutes), maps linearly from 1 (no spread) to 0
 // (spread of half the time to go or more); while stalled it is capped.
@@ -93,6 +96,8 @@ Forecast ProbeForecaster::update(const ForecastInput& in) {
       (target_c && std::abs(*target_c - *target_c_) > kSameTargetC)) {
     done_ = false;  // a new target: what was done is not done for it
     below_since_ms_.reset();
+    predictions_.clear();  // they were for the old one
+    predicted_s_.reset();
   }
   target_c_ = target_c;
   if (target_c && !done_ && in.food_tenths >= *in.target_tenths) {
@@ -197,7 +202,7 @@ ProbeForecaster::Fit ProbeForecaster::fit(double target_c) const {
   // or the regime ends. The recent heating rate, not the cook's average.
   for (std::size_t back = 0; back < samples_.count; ++back) {
     const Sample& s = samples_.at(samples_.count - 1 - back);
-    if (s.t_s < regime_start_s_) break;
+    if (s.t_s < regime_start_s_ || newest.t_s - s.t_s > kMaxWindowS) break;
     if (n >= kMinFitBins && newest.food_c - s.food_c > kFitRiseC) break;
     const double x = s.t_s - newest.t_s;
     double y = s.food_c, w = 1.0;
@@ -333,8 +338,9 @@ Forecast ProbeForecaster::make_forecast(double now_s, double food_c,
   double confidence = std::clamp(1.0 - rel / kZeroConfidenceSpread, 0.0, 1.0) *
                       static_cast<double>(predictions_.count) / kSpreadPredictions;
   if (stalled_) confidence = std::min(confidence, kStalledConfidenceCap);
-  if (!stall_seen_ && ambient_ema_c_ &&
-      *ambient_ema_c_<kLowAndSlowPitC&& * target_c> kStallZoneTopC && food_c < kStallZoneTopC)
+  const bool low_and_slow_pit = ambient_ema_c_ && *ambient_ema_c_ < kLowAndSlowPitC;
+  const bool stall_zone_ahead = food_c<kStallZoneTopC&& * target_c> kStallZoneTopC;
+  if (!stall_seen_ && low_and_slow_pit && stall_zone_ahead)
     confidence = std::min(confidence, kStallAheadConfidenceCap);
   f.confidence = finite(confidence) ? confidence : 0.0;
   return f;

@@ -86,6 +86,22 @@ TEST_CASE("forecast: an exact Newton curve gives the right finish time") {
   }
 }
 
+TEST_CASE("forecast: sparse readings (one a minute) give the right time too") {
+  const double k = 1.0 / 6000, ambient = 120, start = 4, target = 70;
+  const double truth = newton_time(start, ambient, target, k);
+  Cook c{[&](double t) { return newton(t, start, ambient, k); }, [&](double) { return ambient; },
+         target, 60};
+  ProbeForecaster f;
+  for (const auto& [t, fc] : run(f, c, truth - 120)) {
+    check_sane(fc);
+    if (t < 19 * 60) CHECK(fc.state == State::collecting);  // 20 readings take 19 minutes
+    if (t < 30 * 60) continue;
+    INFO("at " << t << " s");
+    REQUIRE(fc.state == State::estimating);
+    CHECK(std::abs(predicted_s(fc) - truth) < 90);
+  }
+}
+
 TEST_CASE("forecast: nothing is shown before 10 minutes and 20 readings") {
   const double k = 1.0 / 3000;
   Cook c{[&](double t) { return newton(t, 4, 150, k); }, [](double) { return 150.0; }, 70};
