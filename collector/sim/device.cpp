@@ -73,7 +73,6 @@ double meat_at(const std::array<double, Meat::kShells>& shells, double r) {
   return shells[i] * (1 - f) + shells[i + 1] * f;
 }
 
-// Advances the meat and the pit by `dt` seconds (small enough to be stable).
 // Advances the pit and the meat by `dt` seconds (small enough to be stable).
 void heat(Meat& m, double dt) {
   // The pit: a thermostat with hysteresis switches the heat source, which
