@@ -19,13 +19,23 @@ namespace {
 struct Food {
   const char* name;
   double target_f;
-  bool low_and_slow;  // smoked at 225-275 °F, with a stall; else grilled hot
+  bool low_and_slow;    // smoked at 225-275 °F, with a stall; else grilled or roasted hot
+  double radius_cm[2];  // the cut's half thickness, a range
+  double evap_c[2];     // evaporative strength (Meat::evap_c), a range
+  double wet_h[2];      // hours the surface moisture lasts at full rate, a range
 };
 
+// Large low-and-slow cuts evaporate enough to hold the surface near 70 °C
+// for hours (the stall); hot cooks dry out fast and barely slow down.
 constexpr std::array kFoods = {
-    Food{"Brisket", 203, true}, Food{"Pork shoulder", 203, true},   Food{"Ribs", 195, true},
-    Food{"Turkey", 165, false}, Food{"Chicken thighs", 175, false}, Food{"Steak", 135, false},
-    Food{"Salmon", 145, false}, Food{"Pork loin", 145, false},
+    Food{"Brisket", 203, true, {3.5, 5.0}, {45, 60}, {5, 9}},
+    Food{"Pork shoulder", 203, true, {4.5, 6.0}, {40, 55}, {4, 8}},
+    Food{"Ribs", 195, true, {1.5, 2.5}, {25, 40}, {1, 2}},
+    Food{"Turkey", 165, false, {5.0, 7.0}, {10, 20}, {0.3, 0.8}},
+    Food{"Chicken thighs", 175, false, {1.5, 2.0}, {8, 15}, {0.2, 0.5}},
+    Food{"Steak", 135, false, {1.5, 2.5}, {5, 10}, {0.1, 0.3}},
+    Food{"Salmon", 145, false, {1.2, 2.0}, {5, 10}, {0.1, 0.3}},
+    Food{"Pork loin", 145, false, {3.0, 4.0}, {8, 15}, {0.2, 0.5}},
 };
 
 constexpr std::array kNames = {"Kitchen grill", "Offset smoker",   "Kamado",     "Pellet grill",
@@ -35,8 +45,79 @@ constexpr double kRoomF = 70;
 // The rest target (a second setParams stage) the simulator gives low-and-slow
 // cooks; hot-and-fast ones have none, so `rest` is refused for them.
 constexpr double kRestTargetF = 150;
-// How far each zone (T1 tip .. T5 handle end) sits between food and air.
-constexpr std::array kZoneMix = {0.0, 0.04, 0.10, 0.20, 0.35};
+
+double to_c(double f) { return (f - 32) * 5 / 9; }
+double to_f(double c) { return c * 9 / 5 + 32; }
+
+// The cook's physics. Meat: thermal diffusivity and volumetric heat
+// capacity of lean meat. The surface loses heat by evaporation growing with
+// its temperature (kEvapScaleC per e-fold around 70 °C) while it is wet;
+// the moisture runs out after Meat::wet_s seconds at the full rate.
+constexpr double kDiffusivity = 1.4e-7;  // m²/s
+constexpr double kHeatCapacity = 3.6e6;  // J/m³K
+constexpr double kEvapScaleC = 8;
+constexpr double kRoomC = (kRoomF - 32) * 5 / 9;
+// Where the zones sit along the probe: T1 at the tip, T5 near the surface.
+constexpr double kLastZoneR = 0.85;
+// The pit's heat source can hold 2.5 times the heat loss at the set point.
+constexpr double kFireHeadroom = 2.5;
+constexpr double kSensorTauS = 60;  // the ambient sensor's lag behind the pit air
+
+// The temperature at radius fraction r (0 centre .. 1 surface) of the meat.
+double meat_at(const std::array<double, Meat::kShells>& shells, double r) {
+  const double pos = r * static_cast<double>(shells.size()) - 0.5;  // in shell centres
+  if (pos <= 0) return shells.front();
+  const auto i = static_cast<std::size_t>(pos);
+  if (i + 1 >= shells.size()) return shells.back();
+  const double f = pos - static_cast<double>(i);
+  return shells[i] * (1 - f) + shells[i + 1] * f;
+}
+
+// Advances the pit and the meat by `dt` seconds (small enough to be stable).
+void heat(Meat& m, double dt) {
+  // The pit: a thermostat with hysteresis switches the heat source, which
+  // answers with a lag; the pit overshoots and cycles around its set point.
+  if (m.pit_c < m.setpoint_c - m.band_c) m.heater_on = true;
+  if (m.pit_c > m.setpoint_c + m.band_c) m.heater_on = false;
+  m.fire += ((m.heater_on ? 1.0 : 0.0) - m.fire) * std::min(1.0, dt / m.fire_tau_s);
+  const double loss = (m.pit_c - kRoomC) / m.cool_tau_s;
+  const double gain = m.fire * kFireHeadroom * (m.setpoint_c - kRoomC) / m.cool_tau_s;
+  m.pit_c += (gain - loss) * dt;
+  m.sensor_c += (m.pit_c - m.sensor_offset_c - m.sensor_c) * std::min(1.0, dt / kSensorTauS);
+
+  // The meat: conduction between concentric shells of a cylinder (shell i
+  // holds (2i+1) units of volume, the face between i and i+1 has (i+1)
+  // units of area), heated at the surface by the pit air and cooled there
+  // by evaporation while the surface is wet.
+  constexpr std::size_t n = Meat::kShells;
+  const double dr = m.radius_m / static_cast<double>(n);
+  const double conduct = 2 * kDiffusivity / (dr * dr);
+  std::array<double, n> du{};
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    const double g = conduct * static_cast<double>(i + 1);
+    const double diff = m.shell_c[i + 1] - m.shell_c[i];
+    du[i] += g / static_cast<double>(2 * i + 1) * diff;
+    du[i + 1] -= g / static_cast<double>(2 * i + 3) * diff;
+  }
+  double& surface = m.shell_c[n - 1];
+  const double wetness = std::min(1.0, m.wet / 0.25);  // full rate until three quarters gone
+  const double evaporation = wetness * std::min(2.0, std::exp((surface - 70) / kEvapScaleC));
+  const double surface_rate =
+      2 * m.radius_m * m.h / (kHeatCapacity * static_cast<double>(2 * n - 1) * dr * dr);
+  du[n - 1] += surface_rate * ((m.pit_c - surface) - m.evap_c * evaporation);
+  for (std::size_t i = 0; i < n; ++i) m.shell_c[i] += du[i] * dt;
+  m.wet = std::max(0.0, m.wet - evaporation * dt / m.wet_s);
+}
+
+// The largest stable time step for the meat (and at most 5 s for the pit).
+double max_step_s(const Meat& m) {
+  const double dr = m.radius_m / static_cast<double>(Meat::kShells);
+  const double surface_rate =
+      2 * m.radius_m * m.h / (kHeatCapacity * static_cast<double>(2 * Meat::kShells - 1) * dr * dr);
+  const double fastest =
+      2 * kDiffusivity / (dr * dr) + surface_rate * (1 + 2 * m.evap_c / kEvapScaleC);
+  return std::min(5.0, 0.4 / fastest);
+}
 
 }  // namespace
 
@@ -85,10 +166,16 @@ std::int32_t SimDevice::tenths(double fahrenheit) const {
   return static_cast<std::int32_t>(std::lround(value * 10));
 }
 
+std::int32_t SimDevice::whole_degree_tenths(double fahrenheit) const {
+  const double value = unit_ == 'C' ? to_c(fahrenheit) : fahrenheit;
+  return static_cast<std::int32_t>(std::lround(value)) * 10;
+}
+
 // Chooses what the probe cooks next; the docked stub already shows its
 // mode and target, as a real station shows the last settings.
 void SimDevice::plan_cook(Probe& p) {
-  const Food& food = kFoods[std::uniform_int_distribution<std::size_t>(0, kFoods.size() - 1)(rng_)];
+  p.food = std::uniform_int_distribution<std::size_t>(0, kFoods.size() - 1)(rng_);
+  const Food& food = kFoods[p.food];
   p.target_f = food.target_f;
   p.low_and_slow = food.low_and_slow;
   p.pit_f = food.low_and_slow ? std::uniform_real_distribution<double>(225, 275)(rng_)
@@ -104,7 +191,29 @@ void SimDevice::start_cook(Probe& p) {
   p.cook_uuid = hex(32, false);
   p.in_food = true;
   p.end_requested = p.rest_commanded = false;
-  p.food_f = std::uniform_real_distribution<double>(36, 42)(rng_);  // from the fridge
+  auto uniform = [&](double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(rng_);
+  };
+  const Food& food = kFoods[p.food];
+  Meat& m = p.meat;
+  m.shell_c.fill(to_c(uniform(36, 42)));  // from the fridge
+  m.radius_m = uniform(food.radius_cm[0], food.radius_cm[1]) / 100;
+  m.h = food.low_and_slow ? uniform(10, 15) : uniform(20, 30);
+  m.evap_c = uniform(food.evap_c[0], food.evap_c[1]);
+  m.wet = 1;
+  m.wet_s = uniform(food.wet_h[0], food.wet_h[1]) * 3600;
+  m.tip_r = uniform(0, 0.15);
+  m.setpoint_c = to_c(p.pit_f);
+  m.band_c = uniform(5, 9);
+  m.cool_tau_s = uniform(2400, 5400);
+  m.fire_tau_s = uniform(60, 180);
+  m.pit_c = m.setpoint_c + uniform(-m.band_c, m.band_c);  // preheated
+  m.heater_on = rng_() % 2 == 0;
+  m.fire = m.heater_on ? 1 : 0;
+  m.sensor_c = to_c(kRoomF);  // the probe comes out of its charger at room temperature
+  m.sensor_offset_c = uniform(0, 6);
+  p.food_f = to_f(m.shell_c[0]);
+  p.zone_f.fill(p.food_f);
   p.ambient_f = kRoomF;
   p.cook_s = 0;
   p.rate_f_per_s = 0;
@@ -140,32 +249,26 @@ void SimDevice::advance(Probe& p, double seconds) {
     if (p.phase_left_s <= 0) dock(p);
     return;
   }
-  if (!p.in_food) {  // out of the food, the cook goes on: the probe reads the room
-    p.food_f += (kRoomF - p.food_f) * std::min(1.0, seconds / 300);
-    p.ambient_f += (kRoomF - p.ambient_f) * std::min(1.0, seconds / 300);
-    p.cook_s += seconds;
-    return;
-  }
-  // Newton heating in small steps: the air near the food approaches the
-  // pit temperature, the food approaches the air; a low-and-slow cook stalls
-  // between 150 and 166 °F while moisture evaporates.
+  // The meat cooks whether or not the probe is in it.
   const double before = p.food_f;
-  for (double left = seconds; left > 0; left -= 30) {
-    const double dt = std::min(left, 30.0);
-    p.ambient_f += (p.pit_f - p.ambient_f) * std::min(1.0, dt / 600);
-    const double tau = p.low_and_slow ? 4300 : 1500;
-    const bool stalled = p.low_and_slow && p.food_f >= 150 && p.food_f <= 166;
-    p.food_f += (p.ambient_f - p.food_f) * (dt / tau) * (stalled ? 0.12 : 1.0);
-  }
+  const double max_dt = max_step_s(p.meat);
+  for (double left = seconds; left > 1e-9; left -= max_dt) heat(p.meat, std::min(left, max_dt));
   p.cook_s += seconds;
-  p.battery = std::max(1.0, p.battery - seconds / 900);
-  const double rate = (p.food_f - before) / seconds;
-  p.rate_f_per_s = p.rate_f_per_s == 0 ? rate : 0.7 * p.rate_f_per_s + 0.3 * rate;
-  // The station needs ten minutes of data before it estimates.
-  if (p.food_f >= p.target_f)
-    p.remaining_s = 0;
-  else if (p.cook_s >= 600 && p.rate_f_per_s > 1e-4)
-    p.remaining_s = static_cast<int>(std::min(86400.0, (p.target_f - p.food_f) / p.rate_f_per_s));
+  if (p.in_food) {
+    // T1 at the tip (near the core) .. T5 near the surface; the handle's
+    // sixth sensor reads the pit air.
+    for (std::size_t i = 0; i < p.zone_f.size(); ++i) {
+      const double r = p.meat.tip_r + (kLastZoneR - p.meat.tip_r) * static_cast<double>(i) / 4;
+      p.zone_f[i] = to_f(meat_at(p.meat.shell_c, r));
+    }
+    p.ambient_f = to_f(p.meat.sensor_c);
+    p.battery = std::max(1.0, p.battery - seconds / 900);
+  } else {  // out of the food, the cook goes on: the probe reads the room
+    for (double& z : p.zone_f) z += (kRoomF - z) * std::min(1.0, seconds / 300);
+    p.ambient_f += (kRoomF - p.ambient_f) * std::min(1.0, seconds / 300);
+  }
+  p.food_f = *std::min_element(p.zone_f.begin(), p.zone_f.end());
+  if (p.in_food) estimate_remaining(p, before, seconds);
 
   if (p.phase == Phase::Cooking && p.food_f >= p.target_f) {
     p.phase = Phase::Resting;  // done: taken off the heat a little later
@@ -176,12 +279,25 @@ void SimDevice::advance(Probe& p, double seconds) {
   }
 }
 
+// The station's own estimate (curRemainedSec; what it really computes is
+// unknown, docs/protocol-assumptions.md): the food's recent rise, smoothed
+// over about five minutes, extrapolated in a straight line to the target,
+// after ten minutes of cook and at most a day out.
+void SimDevice::estimate_remaining(Probe& p, double before_f, double seconds) {
+  const double rate = (p.food_f - before_f) / seconds;
+  p.rate_f_per_s += (rate - p.rate_f_per_s) * (1 - std::exp(-seconds / 300));
+  if (p.food_f >= p.target_f)
+    p.remaining_s = 0;
+  else if (p.cook_s >= 600 && p.rate_f_per_s > 1e-4)
+    p.remaining_s = static_cast<int>(std::min(86400.0, (p.target_f - p.food_f) / p.rate_f_per_s));
+}
+
 bool SimDevice::step(double seconds) {
   for (Probe& p : probes_) {
     advance(p, seconds);
     std::normal_distribution<double> noise(0, 0.3);
     for (double& z : p.zone_noise) z = noise(rng_);
-    p.ambient_noise = std::normal_distribution<double>(0, 2)(rng_);
+    p.ambient_noise = std::normal_distribution<double>(0, 0.5)(rng_);
     for (int& q : p.percentile) q = static_cast<int>(rng_() % 10);
   }
   base_battery_ = std::max(5.0, base_battery_ - seconds / 1800);
@@ -410,8 +526,9 @@ std::string SimDevice::status_data(ReportView view) const {
       continue;
     }
     std::array<std::int32_t, 5> zones{};
+    // Whole degrees of the account's unit, as the probe shows them.
     for (std::size_t i = 0; i < zones.size(); ++i)
-      zones[i] = tenths(p.food_f + (p.ambient_f - p.food_f) * kZoneMix[i] + p.zone_noise[i]);
+      zones[i] = whole_degree_tenths(p.zone_f[i] + p.zone_noise[i]);
     j.field("deviceSn", p.serial)
         .field("probeColor", color)
         .field("cookingState", p.rest_commanded ? "resting" : "cooking")
@@ -423,7 +540,7 @@ std::string SimDevice::status_data(ReportView view) const {
     j.key("areaTemperature").begin_array();
     for (std::int32_t z : zones) j.value(z);
     j.end_array();
-    j.field("curAmbientTemperature", tenths(p.ambient_f + p.ambient_noise));
+    j.field("curAmbientTemperature", whole_degree_tenths(p.ambient_f + p.ambient_noise));
     j.key("temperaturePercentile").begin_array();
     for (int q : p.percentile) j.value(q);
     j.end_array();

@@ -1,11 +1,16 @@
 // The simulated station's side of protocol.md's "Commands" section, without
 // a network: the shapes it accepts and refuses (cmdError 1), the lying
 // success of stop and finish (nothing happens while the probe is in the
-// food), the rest rule (cmdError 4 without a rest target), and new cooks.
+// food), the rest rule (cmdError 4 without a rest target), and new cooks;
+// and that the cooks look real (whole degrees, a cycling pit, the core
+// lagging the surface, a stall of hours for large cuts).
 #include <simdjson.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "thermomaven/sim/device.hpp"
 
@@ -241,4 +246,65 @@ TEST_CASE("sim: a probe the model does not have is not applicable; volume change
   simdjson::dom::parser parser;
   const std::string json = d.status_data();
   CHECK(std::string_view(parser.parse(json)["volume"]) == "quiet");
+}
+
+TEST_CASE("sim: cooks look real: whole degrees, a cycling pit, a lagging core, a long stall") {
+  // Each probe's first cook on a few stations, stepped every 2 s in virtual time.
+  struct Cook {
+    std::int64_t target = 0;
+    int readings = 0, in_stall_band = 0, core_below_surface = 0;
+    std::vector<std::int64_t> ambient;  // after the first 10 minutes
+    bool done = false;
+  };
+  std::vector<Cook> cooks;
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    const char unit = seed % 2 ? 'F' : 'C';
+    SimDevice d(seed, 0, "WT09", unit, false);
+    std::map<std::string, Cook> by_probe;
+    for (int step = 0; step < 30 * 1800; ++step) {
+      d.step(2);
+      simdjson::dom::parser parser;
+      const std::string json = d.status_data();
+      for (simdjson::dom::element p : parser.parse(json)["probes"].get_array()) {
+        std::int64_t food, ambient;
+        if (p["curTemperature"].get(food) || p["curAmbientTemperature"].get(ambient)) continue;
+        // Whole degrees of the account's unit, in tenths.
+        CHECK(food % 10 == 0);
+        CHECK(ambient % 10 == 0);
+        std::vector<std::int64_t> zones;
+        for (simdjson::dom::element z : p["areaTemperature"].get_array()) {
+          CHECK(std::int64_t(z) % 10 == 0);
+          zones.push_back(std::int64_t(z));
+        }
+        CHECK(food == *std::min_element(zones.begin(), zones.end()));
+        Cook& c = by_probe[std::string(std::string_view(p["probeColor"]))];
+        if (c.done) continue;
+        c.target = std::int64_t(p["setParams"].at(0)["setTemperature"]);
+        const double food_c = unit == 'F' ? (food / 10.0 - 32) * 5 / 9 : food / 10.0;
+        if (food_c >= 63 && food_c <= 77) ++c.in_stall_band;
+        if (zones.front() < zones.back()) ++c.core_below_surface;
+        if (++c.readings > 300) c.ambient.push_back(ambient);
+        if (food >= c.target) c.done = true;
+      }
+    }
+    for (auto& [probe, c] : by_probe) cooks.push_back(c);
+  }
+  int stalls = 0, slow_cooks = 0;
+  for (Cook& c : cooks) {
+    INFO("target " << c.target << ", " << c.readings << " readings");
+    REQUIRE(c.done);
+    CHECK(c.core_below_surface > c.readings / 2);  // the core lags the surface
+    if (c.ambient.size() > 100) {
+      std::sort(c.ambient.begin(), c.ambient.end());
+      const auto swing = c.ambient[c.ambient.size() * 95 / 100] - c.ambient[c.ambient.size() / 20];
+      CHECK(swing >= 80);  // the pit cycles: 8 degrees or more from the 5th to the 95th percentile
+    }
+    // Low-and-slow (brisket, shoulder: 203 °F or 95 °C) stall for hours near 65-75 °C.
+    if (c.target == 2030 || c.target == 950) {
+      ++slow_cooks;
+      if (c.in_stall_band * 2 >= 2 * 3600) ++stalls;
+    }
+  }
+  CHECK(slow_cooks >= 1);
+  CHECK(stalls == slow_cooks);
 }

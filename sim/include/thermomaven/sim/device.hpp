@@ -3,6 +3,8 @@
 // seed gives the same devices and the same sequence of reports.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -39,6 +41,25 @@ constexpr int kCmdErrorNotApplicable = 4;
 // Where a probe is, moved by the control API (/sim/probe/in|out|dock).
 enum class ProbePlace { InFood, Out, Docked };
 
+// The cook's physics (device.cpp, "The cook's physics"), in °C: the meat
+// as concentric shells (0 the core .. the surface) heated by the pit air
+// through conduction and cooled at the surface by evaporation while it is
+// wet; the pit cycling around its set point under a thermostat with
+// hysteresis; the ambient sensor following the pit with a lag.
+struct Meat {
+  static constexpr std::size_t kShells = 6;
+  std::array<double, kShells> shell_c{};
+  double radius_m = 0.03;
+  double h = 15;      // surface heat transfer, W/m²K
+  double evap_c = 0;  // evaporative strength: °C of air gap balanced at 70 °C
+  double wet = 1;     // surface moisture left, 1 .. 0
+  double wet_s = 1;   // seconds of full-rate evaporation the moisture lasts
+  double tip_r = 0;   // where the tip sits, fraction of the radius from the centre
+  double pit_c = 20, setpoint_c = 110, band_c = 4, cool_tau_s = 3600, fire_tau_s = 120;
+  double fire = 0;  // heat source output, 0 .. 1
+  bool heater_on = true;
+  double sensor_c = 20, sensor_offset_c = 0;
+};
 class SimDevice {
  public:
   // `unit` is the account's temperature unit, 'F' or 'C'. `offline_spells`
@@ -82,12 +103,15 @@ class SimDevice {
     double phase_left_s = 0;  // Docked, Resting: time until the next phase
     std::string cook_uuid, mode, notes, start_client;
     bool low_and_slow = false;
+    std::size_t food = 0;                 // index into the simulator's food table
     bool in_food = false;                 // a cooking probe can be taken out of the food
     bool end_requested = false;           // a stop or finish waits for the probe to come out
     bool rest_commanded = false;          // reports cookingState "resting"
     std::optional<double> rest_target_f;  // a second setParams stage: the rest target
     double target_f = 0, pit_f = 0, food_f = 0, ambient_f = 0;
-    double rate_f_per_s = 0;  // smoothed food temperature rise
+    std::array<double, 5> zone_f{};  // T1 (tip) .. T5 as the probe measures them, °F
+    Meat meat;
+    double rate_f_per_s = 0;  // the station's smoothed food temperature rise
     double cook_s = 0, battery = 100;
     std::optional<int> remaining_s;
     // Fixed per report, so that status_data() is a pure function of state.
@@ -103,7 +127,10 @@ class SimDevice {
   int cooking_action(const std::string& data_json, std::string& what);
   int setting(const std::string& data_json, std::string& what);
   void advance(Probe& p, double seconds);
+  void estimate_remaining(Probe& p, double before_f, double seconds);
   std::int32_t tenths(double fahrenheit) const;
+  // A reading as the probe shows it: whole degrees of the account's unit, in tenths.
+  std::int32_t whole_degree_tenths(double fahrenheit) const;
   std::string hex(std::size_t length, bool upper);
 
   std::mt19937_64 rng_;
