@@ -82,7 +82,7 @@ int serve_command(int argc, char** argv) {
   storage::Database(db_path, storage::OpenMode::ReadOnly);  // throws a clear error if not ours
 
   // Block the stop signals before civetweb starts its threads, so that they
-  // inherit the mask and only sigwait below sees them.
+  // inherit the mask and only wait_for_stop_signal below sees them.
   block_stop_signals();
 
   exporter::HttpServer server(db_path, options);
