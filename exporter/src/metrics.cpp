@@ -215,14 +215,17 @@ void add_state_set(Scrape& s, Family family, const Labels& labels, const char* l
     s.add(family, with(labels, label, current), 1);
 }
 
+// The sensor label of each zone temperature (areaTemperature T1..T5).
+constexpr const char* kZoneSensors[] = {"t1", "t2", "t3", "t4", "t5"};
+static_assert(std::size(kZoneSensors) == std::tuple_size_v<decltype(ProbeSample::zones)>);
+
 void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
                const storage::DeviceSnapshot::Probe& probe) {
   const ProbeSample& v = probe.values;
   const Labels labels = with(device, "probe", std::to_string(v.probe));
   s.add_if(kProbeTemperature, with(labels, "sensor", "food"), celsius(v.temperature, unit));
   for (std::size_t i = 0; i < v.zones.size(); ++i)
-    s.add_if(kProbeTemperature, with(labels, "sensor", "t" + std::to_string(i + 1)),
-             celsius(v.zones[i], unit));
+    s.add_if(kProbeTemperature, with(labels, "sensor", kZoneSensors[i]), celsius(v.zones[i], unit));
   s.add_if(kProbeTemperature, with(labels, "sensor", "ambient"), celsius(v.ambient, unit));
   s.add_if(kProbeTarget, labels, celsius(v.target, unit));
   s.add_if(kProbeBattery, labels, v.battery_pct, 0.01);
