@@ -13,22 +13,21 @@
 #include "commands.hpp"
 #include "exporter_flags.hpp"
 #include "live_config.hpp"
-#include "thermomaven/collector/config.hpp"
-#include "thermomaven/collector/http_client.hpp"
+#include "thermomaven/client/config.hpp"
+#include "thermomaven/client/http_client.hpp"
 #include "thermomaven/collector/live_collector.hpp"
-#include "thermomaven/collector/log.hpp"
+#include "thermomaven/core/log.hpp"
 #include "thermomaven/exporter/http_server.hpp"
 
 namespace thermomaven::app {
 namespace {
 
-namespace tc = thermomaven::collector;
 
 // SIGINT and SIGTERM are blocked in every thread (Paho's and curl's inherit
 // the mask) and taken by one thread that asks the collector to stop.
 class SignalStopper {
  public:
-  explicit SignalStopper(tc::LiveCollector& collector) {
+  explicit SignalStopper(thermomaven::collector::LiveCollector& collector) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
@@ -38,7 +37,7 @@ class SignalStopper {
         int signal = 0;
         if (sigwait(&set_, &signal) != 0) continue;
         if (done_) return;
-        tc::log_info("collector", signal == SIGINT ? "SIGINT: stopping" : "SIGTERM: stopping");
+        thermomaven::log_info("collector", signal == SIGINT ? "SIGINT: stopping" : "SIGTERM: stopping");
         collector.stop();
       }
     });
@@ -55,10 +54,10 @@ class SignalStopper {
   std::thread thread_;
 };
 
-int run_collector(const tc::CollectorConfig& config) {
-  tc::set_log_level(config.log_level);
-  tc::http_global_init();
-  tc::LiveCollector collector(config);
+int run_collector(const thermomaven::client::CollectorConfig& config) {
+  thermomaven::set_log_level(config.log_level);
+  thermomaven::client::http_global_init();
+  thermomaven::collector::LiveCollector collector(config);
   SignalStopper stopper(collector);
   return collector.run();
 }
@@ -77,17 +76,17 @@ int run_command(int argc, char** argv) {
   CliArgs args(argc, argv, valued_flags(kExporterFlags), {});
   if (!args.positional().empty()) throw UsageError("unexpected argument " + args.positional()[0]);
   exporter::ServerOptions options = exporter_options(args);  // before connecting: fail fast
-  const tc::CollectorConfig config = load_config(args);
-  tc::set_log_level(config.log_level);
-  tc::http_global_init();
-  tc::LiveCollector collector(config);  // creates and migrates the database first
+  const thermomaven::client::CollectorConfig config = load_config(args);
+  thermomaven::set_log_level(config.log_level);
+  thermomaven::client::http_global_init();
+  thermomaven::collector::LiveCollector collector(config);  // creates and migrates the database first
   options.collector_state = [&collector]() -> std::optional<CollectorStatus> {
     return collector.live_status();
   };
   SignalStopper stopper(collector);  // before any thread starts: they inherit the mask
   exporter::HttpServer server(config.db_path, options);
   server.start();
-  tc::log_info("exporter", "serving metrics, cooks and CSV on " + server.url());
+  thermomaven::log_info("exporter", "serving metrics, cooks and CSV on " + server.url());
   const int code = collector.run();
   server.stop();
   return code;

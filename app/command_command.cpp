@@ -21,13 +21,12 @@
 #include "logger_link.hpp"
 #include "thermomaven/client.hpp"
 #include "thermomaven/collector/command_audit.hpp"
-#include "thermomaven/collector/log.hpp"
+#include "thermomaven/core/log.hpp"
 
 namespace thermomaven::app {
 namespace {
 
 namespace cl = thermomaven::client;
-namespace tc = thermomaven::collector;
 using Clock = std::chrono::steady_clock;
 
 int parse_int(const std::string& flag, const std::string& text, int low, int high) {
@@ -121,7 +120,7 @@ namespace {
 // requested device's topic subscribed (so that its receipt cannot be missed).
 class StandaloneCommand {
  public:
-  explicit StandaloneCommand(const tc::CollectorConfig& config)
+  explicit StandaloneCommand(const thermomaven::client::CollectorConfig& config)
       : cloud_(account_of(config)), session_(cloud_, session_options(config)) {
     session_.on_device_list([this](const cl::DeviceList& l) { tracker_.observe(l); });
     session_.on_status_report([this](const StatusReport& r) { tracker_.observe(r); });
@@ -156,7 +155,7 @@ class StandaloneCommand {
   }
 
  private:
-  static cl::SessionOptions session_options(const tc::CollectorConfig& config) {
+  static cl::SessionOptions session_options(const thermomaven::client::CollectorConfig& config) {
     cl::SessionOptions options;
     options.backoff_base_ms = config.backoff_base_ms;
     options.backoff_max_ms = config.backoff_max_ms;
@@ -184,9 +183,9 @@ class StandaloneCommand {
 
 }  // namespace
 
-int run_command_standalone(const tc::CollectorConfig& config, const cl::CommandRequest& request) {
+int run_command_standalone(const thermomaven::client::CollectorConfig& config, const cl::CommandRequest& request) {
   storage::Database db(config.db_path);
-  tc::CommandAudit audit(db, config.email, static_cast<std::int64_t>(::getuid()));
+  thermomaven::collector::CommandAudit audit(db, config.email, static_cast<std::int64_t>(::getuid()));
   StandaloneCommand command(config);
   const cl::CommandResult result = command.run(request, [&](const cl::CommandResult& sent) {
     audit.sent(sent);
@@ -237,10 +236,10 @@ int command_command(int argc, char** argv) {
   // Beside a running logger, through it: a session of our own would knock
   // it off the broker. Else this process holds the session while it runs.
   if (auto logger = running_logger(state_dir_of(args))) return command_via_logger(*logger, request);
-  const tc::CollectorConfig config = load_config(args);
+  const thermomaven::client::CollectorConfig config = load_config(args);
   const auto session_lock = hold_session(config.state_dir);
   // A one-shot command: the session's progress only when asked for.
-  tc::set_log_level(args.get("--log-level") ? config.log_level : tc::LogLevel::Warn);
+  thermomaven::set_log_level(args.get("--log-level") ? config.log_level : thermomaven::LogLevel::Warn);
   return run_command_standalone(config, request);
 }
 

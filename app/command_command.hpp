@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cli_args.hpp"
-#include "thermomaven/collector/config.hpp"
+#include "thermomaven/client/config.hpp"
 #include "thermomaven/command_tracker.hpp"
 
 namespace thermomaven::app {
@@ -22,7 +22,7 @@ int print_result(const client::CommandResult& result);
 // The standalone flow: logs in, opens its own session, feeds a
 // CommandTracker, executes `request`, writes the audit row in the database
 // of `config`, prints, and returns the exit code.
-int run_command_standalone(const collector::CollectorConfig& config,
+int run_command_standalone(const thermomaven::client::CollectorConfig& config,
                            const client::CommandRequest& request);
 
 }  // namespace thermomaven::app

@@ -90,7 +90,7 @@ int import_command(int argc, char** argv) {
   CliArgs args(argc, argv, {"--db", "--source-unit", "--cook-gap"}, {"--strict"});
   const std::string db_path = required(args, "--db");
   if (args.positional().empty()) throw UsageError("name at least one CAPTURE file, or - for stdin");
-  collector::ParserOptions options;
+  thermomaven::client::ParserOptions options;
   options.unit = parse_unit(args.get_or("--source-unit", "F"), "--source-unit");
 
   storage::Database db(db_path);

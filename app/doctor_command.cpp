@@ -30,13 +30,12 @@
 #include "live_config.hpp"
 #include "logger_link.hpp"
 #include "thermomaven/client.hpp"
-#include "thermomaven/collector/http_client.hpp"
-#include "thermomaven/collector/log.hpp"
+#include "thermomaven/client/http_client.hpp"
+#include "thermomaven/core/log.hpp"
 
 namespace thermomaven::app {
 namespace {
 
-namespace tc = thermomaven::collector;
 namespace cl = thermomaven::client;
 using Clock = std::chrono::steady_clock;
 
@@ -271,7 +270,7 @@ std::string port_443_advice(const std::string& host, int port) {
 
 class Doctor {
  public:
-  Doctor(const tc::CollectorConfig& config, int wait_s) : config_(config), wait_s_(wait_s) {}
+  Doctor(const thermomaven::client::CollectorConfig& config, int wait_s) : config_(config), wait_s_(wait_s) {}
   int run();
 
  private:
@@ -286,7 +285,7 @@ class Doctor {
 
   std::string other_broker_advice() const;
 
-  const tc::CollectorConfig& config_;
+  const thermomaven::client::CollectorConfig& config_;
   int wait_s_;
   Report report_;
   Observed seen_;
@@ -379,7 +378,7 @@ bool Doctor::certificate(cl::Cloud& cloud) {
 // No client has been reported working with a European account on either
 // broker (protocol.md): when one cannot connect, the other is worth a try.
 std::string Doctor::other_broker_advice() const {
-  const std::string other = tc::other_region_broker(config_.region, config_.mqtt.host);
+  const std::string other = thermomaven::client::other_region_broker(config_.region, config_.mqtt.host);
   if (other.empty()) return "";
   return "; no client is confirmed on a European account's broker, so the other broker is "
          "worth a try: THERMOMAVEN_MQTT_ENDPOINT=" +
@@ -598,7 +597,7 @@ void Doctor::follow(cl::Cloud& cloud) {
 }
 
 int Doctor::run() {
-  tc::http_global_init();
+  thermomaven::client::http_global_init();
   TemporaryDir state;
   RemoveOnInterrupt cleanup(state.path());  // before any thread starts
   // A state directory of its own: doctor always logs in afresh, since a
@@ -638,11 +637,11 @@ int doctor_command(int argc, char** argv) {
   // compete with it for the account.
   const std::string state_dir = state_dir_of(args);
   if (auto logger = running_logger(state_dir)) return doctor_via_logger(*logger, state_dir);
-  const tc::CollectorConfig config = load_config(args);
+  const thermomaven::client::CollectorConfig config = load_config(args);
   // The library's own log lines would interleave with the steps; they show
   // with an explicit --log-level (or THERMOMAVEN_LOG_LEVEL).
   const bool log_level_given = args.get("--log-level") || std::getenv("THERMOMAVEN_LOG_LEVEL");
-  tc::set_log_level(log_level_given ? config.log_level : tc::LogLevel::Error);
+  thermomaven::set_log_level(log_level_given ? config.log_level : thermomaven::LogLevel::Error);
   Doctor doctor(config, wait_s);
   const int code = doctor.run();
   print_second_account_advice();

@@ -2,12 +2,11 @@
 
 #include <map>
 
-#include "thermomaven/collector/log.hpp"
+#include "thermomaven/core/log.hpp"
 
 namespace thermomaven::app {
 namespace {
 
-namespace tc = thermomaven::collector;
 
 // Flags spelled like the settings they override. There is deliberately no
 // --password: a password must never appear in a command line.
@@ -37,17 +36,17 @@ void refuse_password_flag(int argc, char** argv) {
   }
 }
 
-tc::CollectorConfig load_config(const CliArgs& args) {
-  tc::Settings flags;
+thermomaven::client::CollectorConfig load_config(const CliArgs& args) {
+  thermomaven::client::Settings flags;
   for (const auto& [flag, name] : kFlagSettings)
     if (auto value = args.get(flag)) flags[name] = *value;
-  tc::Settings file;
-  if (auto path = args.get("--config")) file = tc::read_config_file(*path);
-  for (const std::string& name : tc::unknown_environment_names({"THERMOMAVEN_WEB_CONFIG_FILE"}))
-    tc::log_warn("config", name + " in the environment is not a thermomaven setting; ignored");
+  thermomaven::client::Settings file;
+  if (auto path = args.get("--config")) file = thermomaven::client::read_config_file(*path);
+  for (const std::string& name : thermomaven::client::unknown_environment_names({"THERMOMAVEN_WEB_CONFIG_FILE"}))
+    thermomaven::log_warn("config", name + " in the environment is not a thermomaven setting; ignored");
   try {
-    return tc::resolve_config(flags, tc::environment_settings(), file);
-  } catch (const tc::ConfigError& e) {
+    return thermomaven::client::resolve_config(flags, thermomaven::client::environment_settings(), file);
+  } catch (const thermomaven::client::ConfigError& e) {
     throw UsageError(e.what());
   }
 }
@@ -58,7 +57,7 @@ std::set<std::string> valued_flags(std::set<std::string> extra) {
   return extra;
 }
 
-client::Account account_of(const tc::CollectorConfig& config) {
+client::Account account_of(const thermomaven::client::CollectorConfig& config) {
   client::Account account;
   account.email = config.email;
   account.password = config.password;

@@ -8,7 +8,7 @@
 
 #include "cli_args.hpp"
 #include "thermomaven/client.hpp"
-#include "thermomaven/collector/config.hpp"
+#include "thermomaven/client/config.hpp"
 
 namespace thermomaven::app {
 
@@ -17,8 +17,8 @@ void refuse_password_flag(int argc, char** argv);
 // The configuration flags (--email, --config, ...) plus `extra`.
 std::set<std::string> valued_flags(std::set<std::string> extra);
 // Throws UsageError with a one-line reason when the result is unusable.
-collector::CollectorConfig load_config(const CliArgs& args);
+thermomaven::client::CollectorConfig load_config(const CliArgs& args);
 // The client library's account for that configuration.
-client::Account account_of(const collector::CollectorConfig& config);
+client::Account account_of(const thermomaven::client::CollectorConfig& config);
 
 }  // namespace thermomaven::app

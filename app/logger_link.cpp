@@ -12,12 +12,11 @@
 #include <thread>
 
 #include "command_command.hpp"
-#include "thermomaven/collector/config.hpp"
+#include "thermomaven/client/config.hpp"
 
 namespace thermomaven::app {
 namespace {
 
-namespace tc = thermomaven::collector;
 namespace cl = thermomaven::client;
 
 // A logger that holds the lock but has no socket yet is still starting.
@@ -46,51 +45,51 @@ std::string state_dir_of(const CliArgs& args) {
   if (const char* env = std::getenv("THERMOMAVEN_STATE_DIR"); env && *env) return env;
   if (auto path = args.get("--config")) {
     try {
-      const tc::Settings file = tc::read_config_file(*path);
+      const thermomaven::client::Settings file = thermomaven::client::read_config_file(*path);
       if (auto it = file.find("THERMOMAVEN_STATE_DIR"); it != file.end() && !it->second.empty())
         return it->second;
-    } catch (const tc::ConfigError& e) {
+    } catch (const thermomaven::client::ConfigError& e) {
       throw UsageError(e.what());
     }
   }
-  return tc::default_state_dir();
+  return thermomaven::client::default_state_dir();
 }
 
-std::optional<tc::ControlClient> running_logger(const std::string& state_dir) {
+std::optional<thermomaven::collector::ControlClient> running_logger(const std::string& state_dir) {
   const auto give_up = std::chrono::steady_clock::now() + kStartingLoggerWait;
   for (;;) {
     try {
-      if (auto logger = tc::ControlClient::connect(state_dir)) return logger;
-    } catch (const tc::ControlError& e) {
+      if (auto logger = thermomaven::collector::ControlClient::connect(state_dir)) return logger;
+    } catch (const thermomaven::collector::ControlError& e) {
       throw std::runtime_error(e.what());
     }
-    const std::optional<tc::LockHolder> holder = tc::session_lock_holder(state_dir);
+    const std::optional<thermomaven::client::LockHolder> holder = thermomaven::client::session_lock_holder(state_dir);
     if (!holder) return std::nullopt;
     if (!holder->is_logger())
       throw std::runtime_error(holder->describe() + " holds the cloud session of " + state_dir +
                                ": try again when it has finished");
     if (std::chrono::steady_clock::now() >= give_up)
       throw std::runtime_error(holder->describe() + " holds the cloud session of " + state_dir +
-                               " but does not answer on " + tc::control_socket_path(state_dir));
+                               " but does not answer on " + thermomaven::collector::control_socket_path(state_dir));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 
-std::unique_ptr<tc::SessionLock> hold_session(const std::string& state_dir) {
-  tc::StateDir dir(state_dir);  // creates it, checks owner and mode
+std::unique_ptr<thermomaven::client::SessionLock> hold_session(const std::string& state_dir) {
+  thermomaven::client::StateDir dir(state_dir);  // creates it, checks owner and mode
   try {
-    return std::make_unique<tc::SessionLock>(state_dir, "command");
-  } catch (const tc::SessionLockBusy& busy) {
+    return std::make_unique<thermomaven::client::SessionLock>(state_dir, "command");
+  } catch (const thermomaven::client::SessionLockBusy& busy) {
     // A logger that started between our look and the lock: it will answer soon.
     throw std::runtime_error(std::string(busy.what()) + ": try again in a moment");
   }
 }
 
-int command_via_logger(tc::ControlClient& logger, const cl::CommandRequest& request) {
+int command_via_logger(thermomaven::collector::ControlClient& logger, const cl::CommandRequest& request) {
   cl::CommandResult result;
   try {
     result = logger.command(request);
-  } catch (const tc::ControlError& e) {
+  } catch (const thermomaven::collector::ControlError& e) {
     throw std::runtime_error(e.what());
   }
   if (result.sent)
@@ -100,11 +99,11 @@ int command_via_logger(tc::ControlClient& logger, const cl::CommandRequest& requ
   return print_result(result);  // as the standalone command prints it
 }
 
-int doctor_via_logger(tc::ControlClient& logger, const std::string& state_dir) {
-  tc::LoggerState s;
+int doctor_via_logger(thermomaven::collector::ControlClient& logger, const std::string& state_dir) {
+  thermomaven::collector::LoggerState s;
   try {
     s = logger.status();
-  } catch (const tc::ControlError& e) {
+  } catch (const thermomaven::collector::ControlError& e) {
     throw std::runtime_error(e.what());
   }
   int failures = 0;
@@ -136,7 +135,7 @@ int doctor_via_logger(tc::ControlClient& logger, const std::string& state_dir) {
   } else {
     line("ok  ", "device list received", std::to_string(s.devices.size()) + " device(s)");
     bool heard = s.devices.empty();
-    for (const tc::LoggerDevice& d : s.devices) {
+    for (const thermomaven::collector::LoggerDevice& d : s.devices) {
       const std::string who = d.model + " \"" + d.name + "\" (" + d.device_id + ")";
       if (d.last_report_ms == 0) {
         line("warn", "status report", who + ": no report since the logger started");

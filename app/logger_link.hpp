@@ -10,7 +10,7 @@
 
 #include "cli_args.hpp"
 #include "thermomaven/collector/control_channel.hpp"
-#include "thermomaven/collector/state_dir.hpp"
+#include "thermomaven/client/state_dir.hpp"
 #include "thermomaven/command_tracker.hpp"
 
 namespace thermomaven::app {
@@ -28,7 +28,7 @@ std::optional<collector::ControlClient> running_logger(const std::string& state_
 
 // For a standalone `command`: the state directory's session lock, so that a
 // logger started meanwhile waits for it. Throws std::runtime_error.
-std::unique_ptr<collector::SessionLock> hold_session(const std::string& state_dir);
+std::unique_ptr<thermomaven::client::SessionLock> hold_session(const std::string& state_dir);
 
 // `command` through the running logger: prints the result as the standalone
 // command does and returns the same exit code.

@@ -35,9 +35,19 @@ install_missing() {
   fi
 }
 
-# build DIR [extra cmake args...]
+# build DIR [extra cmake args...] [--target TARGET...]
+# (a later -DCMAKE_BUILD_TYPE= wins over the default)
 build() {
   local dir="$1"; shift
-  cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$dir" -j"$(nproc)"
+  local configure=() targets=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = "--target" ]; then shift; targets=("$@"); break; fi
+    configure+=("$1"); shift
+  done
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${configure[@]}" >/dev/null
+  if [ ${#targets[@]} -gt 0 ]; then
+    cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}"
+  else
+    cmake --build "$dir" -j"$(nproc)"
+  fi
 }

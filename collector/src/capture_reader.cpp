@@ -4,7 +4,7 @@
 #include <cstring>
 #include <system_error>
 
-#include "thermomaven/collector/message_parser.hpp"
+#include "thermomaven/client/message_parser.hpp"
 
 namespace thermomaven::collector {
 namespace {
@@ -12,7 +12,7 @@ constexpr std::size_t kChunk = 1 << 20;
 }
 
 CaptureReader::CaptureReader(std::FILE* in, std::size_t max_line_bytes)
-    : in_(in), max_line_(max_line_bytes), buffer_(max_line_bytes + kChunk + parser_padding()) {}
+    : in_(in), max_line_(max_line_bytes), buffer_(max_line_bytes + kChunk + client::parser_padding()) {}
 
 bool CaptureReader::fill() {
   if (eof_) return false;
@@ -23,7 +23,7 @@ bool CaptureReader::fill() {
     end_ -= start_;
     start_ = 0;
   }
-  const std::size_t room = buffer_.size() - parser_padding() - end_;
+  const std::size_t room = buffer_.size() - client::parser_padding() - end_;
   const std::size_t got = std::fread(buffer_.data() + end_, 1, room, in_);
   if (got < room) {
     if (std::ferror(in_))

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "thermomaven/collector/log.hpp"
+#include "thermomaven/core/log.hpp"
 
 namespace thermomaven::collector {
 namespace {

@@ -22,8 +22,8 @@
 #include <system_error>
 #include <thread>
 
-#include "thermomaven/collector/cloud_api.hpp"
-#include "thermomaven/collector/log.hpp"
+#include "thermomaven/client/cloud_api.hpp"
+#include "thermomaven/core/log.hpp"
 
 namespace thermomaven::collector {
 namespace {
@@ -119,7 +119,7 @@ bool write_all(int fd, const std::string& text, Clock::time_point deadline) {
 
 // ---- JSON ------------------------------------------------------------------
 
-std::string json_quoted(std::string_view text) { return "\"" + json_escape(text) + "\""; }
+std::string json_quoted(std::string_view text) { return "\"" + client::json_escape(text) + "\""; }
 
 template <typename T>
 std::string optional_number(const std::optional<T>& value) {

@@ -12,21 +12,24 @@
 #include <optional>
 #include <thread>
 
-#include "cloud_internal.hpp"
 #include "message_queue.hpp"
 #include "storage_retry.hpp"
 #include "thermomaven/client.hpp"
 #include "thermomaven/collector/command_audit.hpp"
 #include "thermomaven/collector/control_channel.hpp"
 #include "thermomaven/collector/ingestor.hpp"
-#include "thermomaven/collector/log.hpp"
-#include "thermomaven/collector/state_dir.hpp"
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/client/state_dir.hpp"
 #include "thermomaven/command_tracker.hpp"
 #include "thermomaven/storage/command_log.hpp"
 #include "thermomaven/storage/database.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 
 namespace thermomaven::collector {
+
+using client::SessionLock;
+using client::SessionLockBusy;
+using client::StateDir;
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/core/records.hpp"
 
 namespace thermomaven::collector {
 

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "message_queue.hpp"
-#include "thermomaven/collector/backoff.hpp"
+#include "thermomaven/core/backoff.hpp"
 #include "thermomaven/collector/ingestor.hpp"
 #include "thermomaven/storage/database.hpp"
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/core/records.hpp"
 
 namespace thermomaven::collector {
 

@@ -13,7 +13,7 @@
 
 #include "thermomaven/exporter/cook_export.hpp"
 #include "thermomaven/exporter/metrics.hpp"
-#include "thermomaven/exporter/tls_front.hpp"
+#include "thermomaven/tls/tls_front.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/database.hpp"
 
@@ -202,7 +202,7 @@ class HttpServer::Impl {
     try {
       if (port < 0 || port > 65535)
         throw std::runtime_error("cannot listen on " + options_.listen + ": not HOST:PORT");
-      front_ = std::make_unique<TlsFront>(*options_.web_config->tls, port_);
+      front_ = std::make_unique<tls::TlsFront>(*options_.web_config->tls, port_);
       relaying_front_ = front_.get();
       port_ = front_->listen(port, host);
     } catch (...) {
@@ -219,7 +219,7 @@ class HttpServer::Impl {
   // certificates.
   bool from_front(const mg_request_info& request) const {
     if (!tls_) return true;
-    const TlsFront* front = relaying_front_.load();
+    const tls::TlsFront* front = relaying_front_.load();
     return front && std::strcmp(request.remote_addr, "127.0.0.1") == 0 &&
            front->relays_from(request.remote_port);
   }
@@ -360,8 +360,8 @@ class HttpServer::Impl {
   std::unique_ptr<BasicAuth> auth_;
   mg_context* context_ = nullptr;
   const bool tls_;
-  std::unique_ptr<TlsFront> front_;                       // with TLS
-  std::atomic<const TlsFront*> relaying_front_{nullptr};  // front_, for the workers
+  std::unique_ptr<tls::TlsFront> front_;                       // with TLS
+  std::atomic<const tls::TlsFront*> relaying_front_{nullptr};  // front_, for the workers
   int port_ = 0;
 };
 

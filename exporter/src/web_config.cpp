@@ -17,6 +17,10 @@
 #include <set>
 
 namespace thermomaven::exporter {
+
+using tls::ClientAuth;
+using tls::TlsVersion;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -227,7 +231,7 @@ class WebConfigBuilder {
   }
 
   void tls(const Line& line) {
-    TlsServerConfig& tls = *config_.tls;
+    thermomaven::tls::TlsServerConfig& tls = *config_.tls;
     if (kUnsupportedTlsKeys.count(line.key))
       r_.fail(line.number, "tls_server_config." + line.key + " is not supported by thermomaven");
     if (line.key == "cert_file") {
@@ -264,7 +268,7 @@ class WebConfigBuilder {
   }
 
   void check_tls() {
-    TlsServerConfig& tls = *config_.tls;
+    thermomaven::tls::TlsServerConfig& tls = *config_.tls;
     if (tls.cert_file.empty() || tls.key_file.empty())
       r_.fail(tls_line_, "tls_server_config needs both cert_file and key_file");
     struct stat info {};

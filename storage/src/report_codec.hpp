@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/core/records.hpp"
 
 namespace thermomaven::storage {
 

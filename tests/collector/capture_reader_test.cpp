@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "thermomaven/collector/message_parser.hpp"
+#include "thermomaven/client/message_parser.hpp"
 
 using thermomaven::collector::CaptureReader;
 
@@ -29,7 +29,7 @@ std::vector<Line> read_all(const std::string& content, std::size_t max_line) {
     const auto status = reader.next(line, capacity);
     if (status == CaptureReader::Status::End) break;
     if (status == CaptureReader::Status::Line) {
-      CHECK(capacity >= line.size() + thermomaven::collector::parser_padding());
+      CHECK(capacity >= line.size() + thermomaven::client::parser_padding());
       lines.push_back({status, std::string(line), reader.line_number()});
     } else {
       lines.push_back({status, "", reader.line_number()});

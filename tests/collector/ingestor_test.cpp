@@ -13,6 +13,7 @@
 
 using namespace thermomaven;
 using namespace thermomaven::collector;
+using namespace thermomaven::client;
 
 namespace {
 

@@ -14,6 +14,8 @@
 #include "test_support.hpp"
 
 using namespace thermomaven::exporter;
+using thermomaven::tls::ClientAuth;
+using thermomaven::tls::TlsVersion;
 using exporter_test::TempDir;
 using tm_test::write_file;
 

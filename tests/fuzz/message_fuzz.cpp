@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // As a capture line (parsed in place, so padded) ...
   std::string line(reinterpret_cast<const char*>(data), size);
-  line.resize(size + thermomaven::collector::parser_padding());
-  thermomaven::collector::ParseError error;
+  line.resize(size + thermomaven::client::parser_padding());
+  thermomaven::client::ParseError error;
   pipeline->ingestor.ingest_line(std::string_view(line.data(), size), line.size(), 1, error);
   // ... and as an MQTT payload on a device topic.
   pipeline->ingestor.ingest_payload("device/WT09/199298835195806964/pub",

@@ -6,11 +6,11 @@
 #include <string>
 #include <string_view>
 
-#include "thermomaven/collector/cloud_api.hpp"
+#include "thermomaven/client/cloud_api.hpp"
 
 namespace {
 
-using thermomaven::collector::ApiError;
+using thermomaven::client::ApiError;
 
 void check_one_line(const ApiError& e) {
   if (std::string_view(e.what()).find('\n') != std::string_view::npos) __builtin_trap();
@@ -20,6 +20,7 @@ void check_one_line(const ApiError& e) {
 // Both data parsers on `data`: the same bytes may come back from either call.
 void parse_data(std::string_view data) {
   using namespace thermomaven::collector;
+using namespace thermomaven::client;
   try {
     parse_login_data(data);
   } catch (const ApiError& e) {
@@ -45,6 +46,7 @@ void parse_data(std::string_view data) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   using namespace thermomaven::collector;
+using namespace thermomaven::client;
   const std::string body(reinterpret_cast<const char*>(bytes), size);
   HttpResponse response;
   response.status = 200;

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/core/records.hpp"
 
 namespace tm_test {
 

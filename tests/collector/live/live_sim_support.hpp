@@ -12,7 +12,7 @@
 #include <tuple>
 
 #include "live_test_support.hpp"
-#include "thermomaven/collector/http_client.hpp"
+#include "thermomaven/client/http_client.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/database.hpp"
 
@@ -63,8 +63,8 @@ class Sim {
         process_.poll() >= 0)
       throw std::runtime_error("thermomaven-sim did not start:\n" + process_.log());
     info_ = parse(read_file(dir + "/sim.json"));
-    http_ = std::make_unique<thermomaven::collector::HttpClient>(
-        thermomaven::collector::HttpOptions{.ca_file = info_.ca_file});
+    http_ = std::make_unique<thermomaven::client::HttpClient>(
+        thermomaven::client::HttpOptions{.ca_file = info_.ca_file});
   }
 
   const SimInfo& info() const { return info_; }
@@ -131,7 +131,7 @@ class Sim {
   std::string dir_;
   ChildProcess process_;
   SimInfo info_;
-  std::unique_ptr<thermomaven::collector::HttpClient> http_;
+  std::unique_ptr<thermomaven::client::HttpClient> http_;
 };
 
 // The environment that points the collector at a sim.

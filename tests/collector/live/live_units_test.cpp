@@ -9,20 +9,19 @@
 
 #include "live_test_support.hpp"
 #include "thermomaven/client.hpp"
-#include "thermomaven/collector/backoff.hpp"
-#include "thermomaven/collector/cloud_api.hpp"
-#include "thermomaven/collector/config.hpp"
-#include "thermomaven/collector/keystore.hpp"
-#include "thermomaven/collector/log.hpp"
-#include "thermomaven/collector/signing.hpp"
-#include "thermomaven/collector/state_dir.hpp"
+#include "thermomaven/core/backoff.hpp"
+#include "thermomaven/client/cloud_api.hpp"
+#include "thermomaven/client/config.hpp"
+#include "thermomaven/client/keystore.hpp"
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/client/signing.hpp"
+#include "thermomaven/client/state_dir.hpp"
 
-namespace tc = thermomaven::collector;
 using live_test::TempDir;
 
 namespace {
 
-tc::HeaderList vector_headers(const std::string& token, const std::string& nonce) {
+thermomaven::client::HeaderList vector_headers(const std::string& token, const std::string& nonce) {
   // Deliberately not in sorted order: the signer must sort.
   return {{"x-token", token},
           {"x-timestamp", "1764201600000"},
@@ -43,47 +42,47 @@ mode_t mode_of(const std::string& path) {
 }  // namespace
 
 TEST_CASE("md5 helpers match protocol.md's examples") {
-  CHECK(tc::md5_hex("correct horse") == "3cb4e732631f47e6eb961f34554b7cde");
-  CHECK(tc::md5_hex("example-install") == "00f6f49c34fe43d4f05519140652f2c3");
-  const std::string nonce = tc::random_hex(16);
+  CHECK(thermomaven::client::md5_hex("correct horse") == "3cb4e732631f47e6eb961f34554b7cde");
+  CHECK(thermomaven::client::md5_hex("example-install") == "00f6f49c34fe43d4f05519140652f2c3");
+  const std::string nonce = thermomaven::client::random_hex(16);
   CHECK(nonce.size() == 32);
   CHECK(nonce.find_first_not_of("0123456789abcdef") == std::string::npos);
-  CHECK(tc::random_hex(16) != nonce);
+  CHECK(thermomaven::client::random_hex(16) != nonce);
 }
 
 TEST_CASE("the signature matches protocol.md's test vectors") {
   const std::string login_body =
       R"({"accountName":"cook@example.com","accountPassword":"3cb4e732631f47e6eb961f34554b7cde","deviceInfo":"thermomaven-logger"})";
-  CHECK(tc::request_signature(tc::kAppKey,
+  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey,
                               vector_headers("none", "0f8e3c2a9b6d4e1f8a7b6c5d4e3f2a1b"),
                               login_body) == "e819b9e96af98d95d6a9e7a1f21309b3");
-  CHECK(tc::request_signature(tc::kAppKey, vector_headers("tok_8c1f", std::string(32, 'a')), "") ==
+  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, vector_headers("tok_8c1f", std::string(32, 'a')), "") ==
         "9bc6d590cefda37698309b22823a6f11");
 }
 
 TEST_CASE("the signature ignores x-sign, blank bodies and newlines") {
   auto headers = vector_headers("tok_8c1f", std::string(32, 'a'));
-  const std::string bare = tc::request_signature(tc::kAppKey, headers, "");
-  CHECK(tc::request_signature(tc::kAppKey, headers, "  \n") == bare);
+  const std::string bare = thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "");
+  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "  \n") == bare);
   headers.push_back({"x-sign", "whatever"});
-  CHECK(tc::request_signature(tc::kAppKey, headers, "") == bare);
-  CHECK(tc::request_signature(tc::kAppKey, headers, "{\"a\":\n1}") ==
-        tc::request_signature(tc::kAppKey, headers, "{\"a\":1}"));
-  CHECK(tc::request_signature("another key", headers, "") != bare);
+  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "") == bare);
+  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "{\"a\":\n1}") ==
+        thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "{\"a\":1}"));
+  CHECK(thermomaven::client::request_signature("another key", headers, "") != bare);
 }
 
 TEST_CASE("configuration: flags beat the environment, which beats the file") {
   TempDir dir;
   const std::string password_file = dir.file("password");
   live_test::write_private_file(password_file, "from-file\n");
-  tc::Settings file = {{"THERMOMAVEN_EMAIL", "file@example.com"},
+  thermomaven::client::Settings file = {{"THERMOMAVEN_EMAIL", "file@example.com"},
                        {"THERMOMAVEN_PASSWORD", "from-config"},
                        {"THERMOMAVEN_REGION", "DE"},
                        {"THERMOMAVEN_DB", "file.db"}};
-  tc::Settings env = {{"THERMOMAVEN_EMAIL", "env@example.com"}, {"THERMOMAVEN_DB", "env.db"}};
-  tc::Settings flags = {{"THERMOMAVEN_DB", "flag.db"}};
+  thermomaven::client::Settings env = {{"THERMOMAVEN_EMAIL", "env@example.com"}, {"THERMOMAVEN_DB", "env.db"}};
+  thermomaven::client::Settings flags = {{"THERMOMAVEN_DB", "flag.db"}};
 
-  auto config = tc::resolve_config(flags, env, file);
+  auto config = thermomaven::client::resolve_config(flags, env, file);
   CHECK(config.email == "env@example.com");
   CHECK(config.password == "from-config");
   CHECK(config.db_path == "flag.db");
@@ -93,13 +92,13 @@ TEST_CASE("configuration: flags beat the environment, which beats the file") {
   CHECK(config.mqtt.port == 8883);
 
   env["THERMOMAVEN_PASSWORD_FILE"] = password_file;  // a file wins over a password
-  config = tc::resolve_config(flags, env, file);
+  config = thermomaven::client::resolve_config(flags, env, file);
   CHECK(config.password == "from-file");
 }
 
 TEST_CASE("configuration defaults and endpoints") {
   auto config =
-      tc::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}}, {});
+      thermomaven::client::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}}, {});
   CHECK(config.region == "US");
   CHECK(config.api_url == "https://api.iot.thermomaven.com");
   CHECK(config.mqtt.host == "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com");
@@ -107,18 +106,18 @@ TEST_CASE("configuration defaults and endpoints") {
   CHECK(config.backoff_base_ms == 5000);
   CHECK(config.backoff_max_ms == 120000);
 
-  CHECK(tc::parse_endpoint("127.0.0.1:1884").port == 1884);
-  CHECK(tc::parse_endpoint("127.0.0.1:1884").host == "127.0.0.1");
-  CHECK(tc::parse_endpoint("broker.example").port == 8883);
-  CHECK_THROWS_AS(tc::parse_endpoint("host:0"), tc::ConfigError);
-  CHECK_THROWS_AS(tc::parse_endpoint("host:http"), tc::ConfigError);
-  CHECK_THROWS_AS(tc::parse_endpoint(":1883"), tc::ConfigError);
+  CHECK(thermomaven::client::parse_endpoint("127.0.0.1:1884").port == 1884);
+  CHECK(thermomaven::client::parse_endpoint("127.0.0.1:1884").host == "127.0.0.1");
+  CHECK(thermomaven::client::parse_endpoint("broker.example").port == 8883);
+  CHECK_THROWS_AS(thermomaven::client::parse_endpoint("host:0"), thermomaven::client::ConfigError);
+  CHECK_THROWS_AS(thermomaven::client::parse_endpoint("host:http"), thermomaven::client::ConfigError);
+  CHECK_THROWS_AS(thermomaven::client::parse_endpoint(":1883"), thermomaven::client::ConfigError);
 
-  CHECK_THROWS_WITH(tc::resolve_config({}, {{"THERMOMAVEN_PASSWORD", "p"}}, {}),
+  CHECK_THROWS_WITH(thermomaven::client::resolve_config({}, {{"THERMOMAVEN_PASSWORD", "p"}}, {}),
                     Catch::Contains("THERMOMAVEN_EMAIL"));
-  CHECK_THROWS_WITH(tc::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}}, {}),
+  CHECK_THROWS_WITH(thermomaven::client::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}}, {}),
                     Catch::Contains("THERMOMAVEN_PASSWORD_FILE"));
-  CHECK_THROWS_WITH(tc::resolve_config({},
+  CHECK_THROWS_WITH(thermomaven::client::resolve_config({},
                                        {{"THERMOMAVEN_EMAIL", "a@b"},
                                         {"THERMOMAVEN_PASSWORD", "p"},
                                         {"THERMOMAVEN_API_URL", "http://plain"}},
@@ -127,11 +126,11 @@ TEST_CASE("configuration defaults and endpoints") {
 }
 
 TEST_CASE("regions: exactly protocol.md's 30 codes, each with its two servers") {
-  const tc::Settings account = {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}};
+  const thermomaven::client::Settings account = {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}};
   auto with_region = [&](const std::string& code) {
-    tc::Settings env = account;
+    thermomaven::client::Settings env = account;
     env["THERMOMAVEN_REGION"] = code;
-    return tc::resolve_config({}, env, {});
+    return thermomaven::client::resolve_config({}, env, {});
   };
   const std::vector<std::string> america = {"US", "NZ", "CA", "AU"};
   const std::vector<std::string> europe = {"UK", "DE", "FR", "DK", "FI", "IS", "NO", "CH", "SE",
@@ -143,24 +142,24 @@ TEST_CASE("regions: exactly protocol.md's 30 codes, each with its two servers") 
     CHECK(config.region == code);
     CHECK(config.api_url == "https://api.iot.thermomaven.com");
     CHECK(config.mqtt.host == "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com");
-    CHECK(tc::other_region_broker(code, config.mqtt.host).empty());
+    CHECK(thermomaven::client::other_region_broker(code, config.mqtt.host).empty());
   }
   for (const std::string& code : europe) {
     const auto config = with_region(code);
     CHECK(config.region == code);
     CHECK(config.api_url == "https://api.iot.thermomaven.de");
     CHECK(config.mqtt.host == "a2ubmaqm3a642j-ats.iot.eu-central-1.amazonaws.com");
-    CHECK(tc::other_region_broker(code, config.mqtt.host) ==
+    CHECK(thermomaven::client::other_region_broker(code, config.mqtt.host) ==
           "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com");
   }
   // Iceland and Serbia are European (the earlier guess sent them to the US).
   CHECK(with_region("is").api_url == "https://api.iot.thermomaven.de");
   CHECK(with_region("rs").region == "RS");
   for (const std::string code : {"GB", "GR", "HR", "EU", "USA", "", " US"}) {
-    tc::Settings env = account;
+    thermomaven::client::Settings env = account;
     env["THERMOMAVEN_REGION"] = code.empty() ? "x" : code;
     INFO("region '" << code << "'");
-    CHECK_THROWS_WITH(tc::resolve_config({}, env, {}),
+    CHECK_THROWS_WITH(thermomaven::client::resolve_config({}, env, {}),
                       Catch::Contains("unknown region") &&
                           Catch::Contains("US NZ CA AU (https://api.iot.thermomaven.com, MQTT "
                                           "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com)") &&
@@ -177,29 +176,29 @@ TEST_CASE("regions: exactly protocol.md's 30 codes, each with its two servers") 
 }
 
 TEST_CASE("REST answers: the JSON code is read whatever the HTTP status") {
-  using tc::ApiError;
+  using thermomaven::client::ApiError;
   // A token error with a 401 is the cloud's answer, not a transport failure.
-  const auto expired = tc::parse_api_envelope(
+  const auto expired = thermomaven::client::parse_api_envelope(
       "app/device/share/my/device/list",
       {401, "application/json", R"({"code":4001,"msg":"token expired","data":null})"});
   CHECK(expired.code == "4001");
   CHECK(expired.msg == "token expired");
   const auto ok =
-      tc::parse_api_envelope("p", {200, "application/json", R"({"code":"0","data":[]})"});
+      thermomaven::client::parse_api_envelope("p", {200, "application/json", R"({"code":"0","data":[]})"});
   CHECK(ok.code == "0");
   CHECK(ok.data == "[]");
   // Without the JSON envelope an error status stays a bad response naming it.
   try {
-    tc::parse_api_envelope("app/mqtt/cert/apply", {503, "text/html", "<html>down</html>"});
+    thermomaven::client::parse_api_envelope("app/mqtt/cert/apply", {503, "text/html", "<html>down</html>"});
     FAIL("an HTML 503 was accepted");
   } catch (const ApiError& e) {
     CHECK(e.kind == ApiError::Kind::BadResponse);
     CHECK_THAT(std::string(e.what()), Catch::Contains("app/mqtt/cert/apply: HTTP 503"));
   }
   // An error status cannot carry a success.
-  CHECK_THROWS_AS(tc::parse_api_envelope("p", {500, "application/json", R"({"code":0})"}),
+  CHECK_THROWS_AS(thermomaven::client::parse_api_envelope("p", {500, "application/json", R"({"code":0})"}),
                   ApiError);
-  CHECK_THROWS_WITH(tc::parse_api_envelope("p", {401, "application/json", R"({"msg":"no"})"}),
+  CHECK_THROWS_WITH(thermomaven::client::parse_api_envelope("p", {401, "application/json", R"({"msg":"no"})"}),
                     Catch::Contains("HTTP 401"));
 }
 
@@ -207,12 +206,12 @@ TEST_CASE("a password file readable by others is refused") {
   TempDir dir;
   const std::string path = dir.file("password");
   live_test::write_private_file(path, "secret-words\n");
-  CHECK(tc::read_password_file(path) == "secret-words");
+  CHECK(thermomaven::client::read_password_file(path) == "secret-words");
   REQUIRE(::chmod(path.c_str(), 0644) == 0);
   try {
-    tc::read_password_file(path);
+    thermomaven::client::read_password_file(path);
     FAIL("a world-readable password file was accepted");
-  } catch (const tc::ConfigError& e) {
+  } catch (const thermomaven::client::ConfigError& e) {
     const std::string what = e.what();
     CHECK_THAT(what, Catch::Contains("readable by other users") && Catch::Contains("chmod 600"));
     CHECK_THAT(what, !Catch::Contains("secret-words"));
@@ -225,14 +224,14 @@ TEST_CASE("config files: KEY=VALUE, comments, quotes; typos and exposed password
   live_test::write_private_file(path,
                                 "# account\n\nTHERMOMAVEN_EMAIL = \"cook@example.com\"\n"
                                 "export THERMOMAVEN_REGION=de\nTHERMOMAVEN_PASSWORD=pw\n");
-  auto settings = tc::read_config_file(path);
+  auto settings = thermomaven::client::read_config_file(path);
   CHECK(settings["THERMOMAVEN_EMAIL"] == "cook@example.com");
-  CHECK(tc::resolve_config({}, {}, settings).region == "DE");
+  CHECK(thermomaven::client::resolve_config({}, {}, settings).region == "DE");
   REQUIRE(::chmod(path.c_str(), 0644) == 0);
-  CHECK_THROWS_WITH(tc::read_config_file(path), Catch::Contains("readable by other users"));
+  CHECK_THROWS_WITH(thermomaven::client::read_config_file(path), Catch::Contains("readable by other users"));
 
   live_test::write_private_file(path, "THERMOMAVEN_EMIAL=cook@example.com\n");
-  CHECK_THROWS_WITH(tc::read_config_file(path),
+  CHECK_THROWS_WITH(thermomaven::client::read_config_file(path),
                     Catch::Contains("unknown setting 'THERMOMAVEN_EMIAL'"));
 }
 
@@ -241,7 +240,7 @@ TEST_CASE("state directory: private, stable device serial, atomic session") {
   const std::string path = dir.file("state/nested");
   std::string serial;
   {
-    tc::StateDir state(path);
+    thermomaven::client::StateDir state(path);
     CHECK(mode_of(path) == 0700);
     serial = state.device_sn();
     CHECK(serial.size() == 32);
@@ -253,7 +252,7 @@ TEST_CASE("state directory: private, stable device serial, atomic session") {
     CHECK(mode_of(path + "/install-id") == 0600);
   }
   REQUIRE(::chmod(path.c_str(), 0755) == 0);
-  tc::StateDir again(path);
+  thermomaven::client::StateDir again(path);
   CHECK(mode_of(path) == 0700);
   CHECK(again.device_sn() == serial);
   auto session = again.load_session();
@@ -266,11 +265,11 @@ TEST_CASE("state directory: private, stable device serial, atomic session") {
     CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
   again.clear_session();
   CHECK_FALSE(again.load_session().has_value());
-  CHECK(tc::StateDir(dir.file("other")).device_sn() != serial);
+  CHECK(thermomaven::client::StateDir(dir.file("other")).device_sn() != serial);
 }
 
 TEST_CASE("backoff doubles from the base to the cap, with jitter") {
-  tc::Backoff backoff(5000, 120000, 7);
+  thermomaven::Backoff backoff(5000, 120000, 7);
   std::vector<std::int64_t> delays;
   for (int i = 0; i < 8; ++i) delays.push_back(backoff.next_delay_ms());
   const std::int64_t ceilings[] = {5000, 10000, 20000, 40000, 80000, 120000, 120000, 120000};
@@ -286,12 +285,12 @@ TEST_CASE("backoff doubles from the base to the cap, with jitter") {
 
 TEST_CASE("log lines: UTC timestamp, level, component, one line") {
   const std::string line =
-      tc::format_log_line(1795773600123, tc::LogLevel::Info, "mqtt", "connected to h:1\nnext");
+      thermomaven::format_log_line(1795773600123, thermomaven::LogLevel::Info, "mqtt", "connected to h:1\nnext");
   CHECK(line == "2026-11-27T10:00:00.123Z INFO  mqtt: connected to h:1 next");
-  CHECK(tc::format_log_line(0, tc::LogLevel::Error, "api", "x") ==
+  CHECK(thermomaven::format_log_line(0, thermomaven::LogLevel::Error, "api", "x") ==
         "1970-01-01T00:00:00.000Z ERROR api: x");
-  CHECK(tc::parse_log_level("debug") == tc::LogLevel::Debug);
-  CHECK_FALSE(tc::parse_log_level("loud").has_value());
+  CHECK(thermomaven::parse_log_level("debug") == thermomaven::LogLevel::Debug);
+  CHECK_FALSE(thermomaven::parse_log_level("loud").has_value());
 }
 
 TEST_CASE("PKCS#12 keystores made by openssl open, legacy ones too") {
@@ -303,7 +302,7 @@ TEST_CASE("PKCS#12 keystores made by openssl open, legacy ones too") {
       const std::string p12 = dir.file(std::string("client") + (legacy ? "-legacy" : "") +
                                        (with_ca ? "-ca" : "") + ".p12");
       live_test::make_p12(dir.path().string(), p12, "k3y-pass", legacy, with_ca);
-      const auto credentials = tc::open_pkcs12(live_test::read_file(p12), "k3y-pass");
+      const auto credentials = thermomaven::client::open_pkcs12(live_test::read_file(p12), "k3y-pass");
       CHECK(credentials.subject_cn == "android-42-US-0123456789abcdef0123456789abcdef");
       CHECK_THAT(credentials.certificate_pem, Catch::StartsWith("-----BEGIN CERTIFICATE-----"));
       CHECK_THAT(credentials.private_key_pem, Catch::Contains("PRIVATE KEY-----"));
@@ -311,55 +310,55 @@ TEST_CASE("PKCS#12 keystores made by openssl open, legacy ones too") {
       if (with_ca) {
         CHECK(credentials.trust_pem == live_test::read_file(dir.file("ca.pem")));
       } else {
-        CHECK(credentials.trust_pem == std::string(tc::kAmazonRootCa1Pem));
+        CHECK(credentials.trust_pem == std::string(thermomaven::client::kAmazonRootCa1Pem));
       }
       CHECK(credentials.not_after_s - credentials.not_before_s == 30 * 86400);
-      CHECK(tc::renewal_time_s(credentials) == credentials.not_after_s - 3 * 86400);
+      CHECK(thermomaven::client::renewal_time_s(credentials) == credentials.not_after_s - 3 * 86400);
       try {
-        tc::open_pkcs12(live_test::read_file(p12), "wrong");
+        thermomaven::client::open_pkcs12(live_test::read_file(p12), "wrong");
         FAIL("a wrong keystore password was accepted");
-      } catch (const tc::KeystoreError& e) {
+      } catch (const thermomaven::client::KeystoreError& e) {
         CHECK_THAT(std::string(e.what()), Catch::Contains("cannot open the PKCS#12 keystore"));
         CHECK_THAT(std::string(e.what()), !Catch::Contains("k3y-pass"));
       }
     }
   }
-  CHECK_THROWS_WITH(tc::open_pkcs12("<html>not a keystore</html>", "x"),
+  CHECK_THROWS_WITH(thermomaven::client::open_pkcs12("<html>not a keystore</html>", "x"),
                     Catch::Contains("not a PKCS#12"));
 }
 
 TEST_CASE("the built-in Amazon Root CA 1 is the real one") {
   const std::string system_copy = "/usr/share/ca-certificates/mozilla/Amazon_Root_CA_1.crt";
   // ca-certificates is one of the packages scripts/lib.sh installs.
-  CHECK(live_test::read_file(system_copy) == std::string(tc::kAmazonRootCa1Pem));
-  CHECK(tc::md5_hex(tc::kAmazonRootCa1Pem).size() == 32);
+  CHECK(live_test::read_file(system_copy) == std::string(thermomaven::client::kAmazonRootCa1Pem));
+  CHECK(thermomaven::client::md5_hex(thermomaven::client::kAmazonRootCa1Pem).size() == 32);
 }
 
 TEST_CASE("the account's unit from app/user/setting/get, whose answer is not documented") {
   using thermomaven::TemperatureUnit;
-  CHECK(tc::parse_setting_unit(R"({"temperatureUnit":"C","language":"en_US"})") ==
+  CHECK(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":"C","language":"en_US"})") ==
         TemperatureUnit::Celsius);
-  CHECK(tc::parse_setting_unit(R"({"temperatureUnit":"F"})") == TemperatureUnit::Fahrenheit);
+  CHECK(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":"F"})") == TemperatureUnit::Fahrenheit);
   // The same settings as the login answer's `setting`, wrapped or not.
-  CHECK(tc::parse_setting_unit(R"({"token":"t","setting":{"temperatureUnit":"C"}})") ==
+  CHECK(thermomaven::client::parse_setting_unit(R"({"token":"t","setting":{"temperatureUnit":"C"}})") ==
         TemperatureUnit::Celsius);
-  CHECK(tc::parse_setting_unit(R"({"setting":{"temperatureUnit":"c"}})") ==
+  CHECK(thermomaven::client::parse_setting_unit(R"({"setting":{"temperatureUnit":"c"}})") ==
         TemperatureUnit::Celsius);
   // No unit, an unknown one, or not an object: nothing to go by.
-  CHECK_FALSE(tc::parse_setting_unit(R"({"language":"en_US"})").has_value());
-  CHECK_FALSE(tc::parse_setting_unit(R"({"temperatureUnit":"K"})").has_value());
-  CHECK_FALSE(tc::parse_setting_unit(R"({"temperatureUnit":1})").has_value());
-  CHECK_FALSE(tc::parse_setting_unit("null").has_value());
-  CHECK_FALSE(tc::parse_setting_unit("[]").has_value());
-  CHECK_THROWS_AS(tc::parse_setting_unit(R"({"temperatureUnit":)"), tc::ApiError);
+  CHECK_FALSE(thermomaven::client::parse_setting_unit(R"({"language":"en_US"})").has_value());
+  CHECK_FALSE(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":"K"})").has_value());
+  CHECK_FALSE(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":1})").has_value());
+  CHECK_FALSE(thermomaven::client::parse_setting_unit("null").has_value());
+  CHECK_FALSE(thermomaven::client::parse_setting_unit("[]").has_value());
+  CHECK_THROWS_AS(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":)"), thermomaven::client::ApiError);
 }
 
 TEST_CASE("THERMOMAVEN_UNIT_REFRESH_MS sets how often the unit is read again") {
-  tc::Settings env = {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}};
-  CHECK(tc::resolve_config({}, env, {}).unit_refresh_ms == 600000);
+  thermomaven::client::Settings env = {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}};
+  CHECK(thermomaven::client::resolve_config({}, env, {}).unit_refresh_ms == 600000);
   env["THERMOMAVEN_UNIT_REFRESH_MS"] = "1500";
-  CHECK(tc::resolve_config({}, env, {}).unit_refresh_ms == 1500);
+  CHECK(thermomaven::client::resolve_config({}, env, {}).unit_refresh_ms == 1500);
   env["THERMOMAVEN_UNIT_REFRESH_MS"] = "0";
-  CHECK_THROWS_WITH(tc::resolve_config({}, env, {}),
+  CHECK_THROWS_WITH(thermomaven::client::resolve_config({}, env, {}),
                     Catch::Contains("THERMOMAVEN_UNIT_REFRESH_MS"));
 }

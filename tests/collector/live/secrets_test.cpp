@@ -11,7 +11,7 @@
 #include <set>
 
 #include "live_sim_support.hpp"
-#include "thermomaven/collector/signing.hpp"
+#include "thermomaven/client/signing.hpp"
 
 using namespace live_test;
 
@@ -110,7 +110,7 @@ TEST_CASE("thermomaven run at debug level: no secret in logs, files, argv, metri
   std::string password = read_file(sim.info().password_file);
   password = password.substr(0, password.find('\n'));
   REQUIRE(password.size() >= 8);
-  const std::string password_md5 = thermomaven::collector::md5_hex(password);
+  const std::string password_md5 = thermomaven::client::md5_hex(password);
 
   // What the working directory (the test's, shared with other tests) held
   // before, so that only what appeared or changed since is searched.

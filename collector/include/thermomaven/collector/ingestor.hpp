@@ -7,11 +7,20 @@
 #include <string>
 #include <string_view>
 
-#include "thermomaven/collector/message.hpp"
-#include "thermomaven/collector/message_parser.hpp"
+#include "thermomaven/client/message.hpp"
+#include "thermomaven/client/message_parser.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 
 namespace thermomaven::collector {
+
+// The collector stores what the client's parser decodes.
+using client::kind_name;
+using client::Message;
+using client::MessageKind;
+using client::MessageParser;
+using client::parser_padding;
+using client::ParseError;
+using client::ParserOptions;
 
 struct IngestStats {
   std::uint64_t lines = 0;                        // capture lines read, blank ones included

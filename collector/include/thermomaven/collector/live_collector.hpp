@@ -7,10 +7,13 @@
 
 #include <memory>
 
-#include "thermomaven/collector/config.hpp"
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/client/config.hpp"
+#include "thermomaven/core/records.hpp"
+#include "thermomaven/storage/collector_status.hpp"
 
 namespace thermomaven::collector {
+
+using client::CollectorConfig;
 
 class LiveCollector {
  public:

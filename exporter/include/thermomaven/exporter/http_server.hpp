@@ -9,7 +9,8 @@
 #include <string>
 
 #include "thermomaven/exporter/web_config.hpp"
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/core/records.hpp"
+#include "thermomaven/storage/collector_status.hpp"
 
 namespace thermomaven::exporter {
 

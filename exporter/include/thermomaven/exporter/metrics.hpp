@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "thermomaven/storage/cook_reader.hpp"
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/core/records.hpp"
 
 namespace prometheus {
 struct MetricFamily;  // <prometheus/metric_family.h>, for metric_families()

@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "thermomaven/exporter/tls_front.hpp"
+#include "thermomaven/tls/tls_front.hpp"
 
 namespace thermomaven::exporter {
 
@@ -29,7 +29,7 @@ class WebConfigError : public std::runtime_error {
 };
 
 struct WebConfig {
-  std::optional<TlsServerConfig> tls;  // paths absolute or relative to the working directory
+  std::optional<thermomaven::tls::TlsServerConfig> tls;  // paths absolute or relative to the working directory
   std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
 };
 

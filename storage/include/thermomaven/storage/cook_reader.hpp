@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "thermomaven/storage/database.hpp"
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/core/records.hpp"
+#include "thermomaven/storage/collector_status.hpp"
 
 namespace thermomaven::storage {
 

@@ -5,7 +5,8 @@
 #include <memory>
 
 #include "thermomaven/storage/database.hpp"
-#include "thermomaven/storage/records.hpp"
+#include "thermomaven/core/records.hpp"
+#include "thermomaven/storage/collector_status.hpp"
 
 namespace thermomaven::storage {
 
