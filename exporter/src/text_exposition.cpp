@@ -180,6 +180,26 @@ void append_family(std::string& out, const MetricFamily& family) {
   }
 }
 
+// Significant `digits` times 10^(exponent - digits + 1) without an
+// exponent, as "%g" writes -4 <= exponent < 16: 0.000ddd, ddd000, dd.ddd.
+void append_plain(std::string& out, std::string_view digits, int exponent) {
+  if (exponent < 0) {
+    out += "0.";
+    out.append(static_cast<std::size_t>(-exponent - 1), '0');
+    out += digits;
+    return;
+  }
+  const auto integer_digits = static_cast<std::size_t>(exponent) + 1;
+  if (integer_digits >= digits.size()) {
+    out += digits;
+    out.append(integer_digits - digits.size(), '0');
+    return;
+  }
+  out += digits.substr(0, integer_digits);
+  out += '.';
+  out += digits.substr(integer_digits);
+}
+
 // A generous guess of the page's size, so that the string grows once.
 std::size_t estimated_size(const std::vector<MetricFamily>& families) {
   constexpr std::size_t kPerLine = 48;  // value, quotes, separators, suffixes
@@ -220,21 +240,10 @@ void append_sample_value(std::string& out, double value) {
   const char* p = sci;
   if (*p == '-') out += *p++;
   char digits[20];
-  int count = 0;
+  std::size_t count = 0;
   for (; p != e; ++p)
     if (*p != '.') digits[count++] = *p;
-  if (exponent < 0) {
-    out += "0.";
-    out.append(static_cast<std::size_t>(-exponent - 1), '0');
-    out.append(digits, static_cast<std::size_t>(count));
-  } else if (exponent + 1 >= count) {
-    out.append(digits, static_cast<std::size_t>(count));
-    out.append(static_cast<std::size_t>(exponent + 1 - count), '0');
-  } else {
-    out.append(digits, static_cast<std::size_t>(exponent + 1));
-    out += '.';
-    out.append(digits + exponent + 1, static_cast<std::size_t>(count - exponent - 1));
-  }
+  append_plain(out, std::string_view(digits, count), exponent);
 }
 
 void TextExposition::append(std::string& out, const std::vector<MetricFamily>& families) {
