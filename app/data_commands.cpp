@@ -50,7 +50,8 @@ std::string summary(const collector::IngestStats& s) {
   std::string kinds;
   std::uint64_t messages = 0;
   for (const auto& [kind, count] : s.messages) {
-    kinds += (kinds.empty() ? "" : ", ") + kind + " " + std::to_string(count);
+    kinds += (kinds.empty() ? "" : ", ") + std::string(collector::kind_name(kind)) + " " +
+             std::to_string(count);
     messages += count;
   }
   std::string out = std::to_string(s.lines) + " lines, " + std::to_string(messages) + " messages";
@@ -74,8 +75,8 @@ bool import_one(const std::string& name, collector::Ingestor& ingestor) {
   try {
     collector::import_capture(in, ingestor, now_ms, [&](const collector::RejectedLine& r) {
       std::fprintf(stderr, "%s:%llu: rejected (%s): %s\n", label.c_str(),
-                   static_cast<unsigned long long>(r.line_number), r.reason.c_str(),
-                   r.detail.c_str());
+                   static_cast<unsigned long long>(r.line_number),
+                   std::string(collector::reject_reason_name(r.reason)).c_str(), r.detail.c_str());
     });
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "import: error: cannot read %s: %s\n", label.c_str(), e.what());
