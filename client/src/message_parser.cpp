@@ -705,7 +705,11 @@ class MessageParser::Impl {
     envelope.reset(&out.report);
     if (auto e = parse_envelope_document(inner_, padded_.data(), payload.size(), padded_.size(),
                                          envelope, error))
-      return e == INCORRECT_TYPE ? false : refuse(error, RejectReason::NotJson, error_message(e));
+      // A top-level INCORRECT_TYPE comes with its reason filled in; one from
+      // deeper in the document may not: never refuse without a reason.
+      return e == INCORRECT_TYPE && error.reason
+                 ? false
+                 : refuse(error, RejectReason::NotJson, error_message(e));
     return finish(envelope, std::nullopt, receive_ms, out, error);
   }
 
