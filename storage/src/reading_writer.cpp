@@ -230,10 +230,10 @@ class ReadingWriter::Impl {
     bind_text_or_null(state, 7, status.last_error);
     state.exec();
     SQLite::Statement counter(sql_, "INSERT OR REPLACE INTO collector_counters VALUES (?, ?, ?)");
-    for (const auto& [key, value] : status.counters) {
-      counter.bind(1, key.first);
-      counter.bind(2, key.second);
-      counter.bind(3, value);
+    for (const CounterField& field : kCounterFields) {
+      counter.bind(1, counter_group_name(field.group));
+      counter.bind(2, field.label);
+      counter.bind(3, counter_value(status.counters, field));
       run(counter);
     }
   }
