@@ -15,12 +15,13 @@
 #include "message_queue.hpp"
 #include "storage_retry.hpp"
 #include "thermomaven/client.hpp"
+#include "thermomaven/client/state_dir.hpp"
 #include "thermomaven/collector/command_audit.hpp"
 #include "thermomaven/collector/control_channel.hpp"
 #include "thermomaven/collector/ingestor.hpp"
-#include "thermomaven/core/log.hpp"
-#include "thermomaven/client/state_dir.hpp"
 #include "thermomaven/command_tracker.hpp"
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/storage/command_log.hpp"
 #include "thermomaven/storage/database.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
@@ -33,11 +34,6 @@ using client::StateDir;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // What the collector says about itself; written to the database by the writer.
 struct StatusBoard {
