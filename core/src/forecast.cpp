@@ -12,11 +12,6 @@
 namespace thermomaven::forecast {
 namespace {
 
-double to_celsius(std::int32_t tenths, Unit unit) {
-  const double degrees = static_cast<double>(tenths) / 10.0;
-  return unit == Unit::Fahrenheit ? (degrees - 32.0) * 5.0 / 9.0 : degrees;
-}
-
 // The log gap is taken no closer than this, so food at or above the
 // ambient gives a finite (flat) value.
 constexpr double kMinGapC = 0.5;
@@ -55,19 +50,15 @@ std::optional<std::int64_t> to_epoch_ms(std::int64_t origin_ms, double seconds) 
 }  // namespace
 
 std::string_view state_name(State state) {
-  switch (state) {
-    case State::collecting:
-      return "collecting";
-    case State::estimating:
-      return "estimating";
-    case State::stalled:
-      return "stalled";
-    case State::unreachable:
-      return "unreachable";
-    case State::done:
-      return "done";
-  }
+  for (const auto& [s, name] : kStateNames)
+    if (s == state) return name;
   return "collecting";
+}
+
+std::optional<State> state_from_name(std::string_view name) {
+  for (const auto& [s, n] : kStateNames)
+    if (n == name) return s;
+  return std::nullopt;
 }
 
 Forecast ProbeForecaster::update(const ForecastInput& in) {

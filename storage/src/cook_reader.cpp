@@ -13,7 +13,8 @@ constexpr const char* kCookColumns =
     "SELECT c.cook_uuid, d.device_id, coalesce(d.name, ''), coalesce(d.model, ''), c.probe, "
     "c.unit, c.first_ms, c.last_ms, c.readings, c.max_tenths, c.target_tenths, c.notes, "
     "coalesce(c.mode, ''), c.ended_ms, coalesce(c.end_reason, ''), "
-    "coalesce(c.start_client, ''), coalesce(c.set_params, '') "
+    "coalesce(c.start_client, ''), coalesce(c.set_params, ''), c.forecast_state, "
+    "c.predicted_done_ms, c.forecast_confidence, c.forecast_stalled "
     "FROM cooks c JOIN devices d ON d.id = c.device ";
 
 CookSession cook_from_row(SQLite::Statement& s) {
@@ -36,6 +37,14 @@ CookSession cook_from_row(SQLite::Statement& s) {
   c.end_reason = col(14).getString();
   c.start_client = col(15).getString();
   c.set_params = col(16).getString();
+  if (!col(17).isNull()) {
+    CookForecast f;
+    f.state = forecast::state_from_name(col(17).getString()).value_or(forecast::State::collecting);
+    if (!col(18).isNull()) f.predicted_done_ms = col(18).getInt64();
+    if (!col(19).isNull()) f.confidence = col(19).getDouble();
+    f.stalled = !col(20).isNull() && col(20).getInt() != 0;
+    c.forecast = f;
+  }
   return c;
 }
 

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <unordered_map>
 
 #include "report_codec.hpp"
 #include "sqlite_bind.hpp"
+#include "thermomaven/core/forecast.hpp"
 
 namespace thermomaven::storage {
 namespace {
@@ -91,11 +93,18 @@ struct CookRow {
   std::optional<std::int32_t> max_tenths, target_tenths;
   std::optional<std::int64_t> target_ms, ended_ms;
   std::string end_reason;
+  // The forecast after the newest reading, and the estimator that made it.
+  // The estimator exists only while the cook runs in this writer; a cook
+  // read back from the file gets a new one fed with its stored readings.
+  forecast::Forecast forecast;
+  bool has_forecast = false;
+  std::unique_ptr<forecast::ProbeForecaster> forecaster;
   bool dirty = false;
 
   void end(const char* reason, std::int64_t at_ms) {
     ended_ms = at_ms;
     end_reason = reason;
+    forecaster.reset();  // an ended cook gets no readings; a reopened one replays
     dirty = true;
   }
   void reopen() {
@@ -135,7 +144,8 @@ class ReadingWriter::Impl {
                      "SELECT id, device, probe, unit, coalesce(mode, ''), coalesce(notes, ''), "
                      "coalesce(probe_serial, ''), first_ms, last_ms, readings, max_tenths, "
                      "target_tenths, target_ms, ended_ms, coalesce(end_reason, ''), "
-                     "coalesce(start_client, ''), coalesce(set_params, '') "
+                     "coalesce(start_client, ''), coalesce(set_params, ''), forecast_state, "
+                     "predicted_done_ms, forecast_confidence, forecast_stalled "
                      "FROM cooks WHERE cook_uuid = ?"),
         insert_cook_(sql_,
                      "INSERT INTO cooks (cook_uuid, device, probe, unit, first_ms, last_ms) "
@@ -143,8 +153,12 @@ class ReadingWriter::Impl {
         update_cook_(sql_,
                      "UPDATE cooks SET mode = ?, notes = ?, probe_serial = ?, first_ms = ?, "
                      "last_ms = ?, readings = ?, max_tenths = ?, target_tenths = ?, target_ms = ?, "
-                     "ended_ms = ?, end_reason = ?, start_client = ?, set_params = ? "
-                     "WHERE id = ?"),
+                     "ended_ms = ?, end_reason = ?, start_client = ?, set_params = ?, "
+                     "forecast_state = ?, predicted_done_ms = ?, forecast_confidence = ?, "
+                     "forecast_stalled = ? WHERE id = ?"),
+        select_cook_reports_(sql_,
+                             "SELECT ts_ms, probes FROM reports WHERE device = ? AND ts_ms "
+                             "BETWEEN ? AND ? ORDER BY ts_ms"),
         latest_cook_on_probe_(sql_,
                               "SELECT cook_uuid FROM cooks WHERE device = ? AND probe = ? "
                               "ORDER BY last_ms DESC LIMIT 1") {}
@@ -253,7 +267,7 @@ class ReadingWriter::Impl {
     for (SQLite::Statement* s :
          {&insert_report_, &select_report_, &update_report_, &select_device_, &insert_device_,
           &update_device_, &list_device_, &select_state_, &insert_state_, &select_cook_,
-          &insert_cook_, &update_cook_, &latest_cook_on_probe_})
+          &insert_cook_, &update_cook_, &latest_cook_on_probe_, &select_cook_reports_})
       s->tryReset();
   }
 
@@ -423,6 +437,14 @@ class ReadingWriter::Impl {
     c.end_reason = col(14).getString();
     c.start_client = col(15).getString();
     c.set_params = col(16).getString();
+    if (!col(17).isNull()) {
+      c.has_forecast = true;
+      c.forecast.state =
+          forecast::state_from_name(col(17).getString()).value_or(forecast::State::collecting);
+      c.forecast.predicted_done_ms = opt64(18);
+      if (!col(19).isNull()) c.forecast.confidence = col(19).getDouble();
+      c.forecast.stalled = !col(20).isNull() && col(20).getInt() != 0;
+    }
     select_cook_.reset();
     return &c;
   }
@@ -499,8 +521,41 @@ class ReadingWriter::Impl {
       keep_latest(cook->start_client, p.start_client);
       keep_latest(cook->set_params, p.set_params_json);
     }
+    if (newest) update_forecast(*cook, p, time_ms, unit);
     cook->dirty = true;
     follow_probe(device, p.probe, *cook, time_ms);
+  }
+
+  // The cook's forecast after this reading (its newest). A cook this writer
+  // has not followed yet, but that has earlier readings in the file (a
+  // restart mid-cook, a reopened cook), first gets them replayed, so that
+  // the forecast does not start from nothing.
+  void update_forecast(CookRow& cook, const ProbeSample& p, std::int64_t time_ms,
+                       TemperatureUnit unit) {
+    if (!cook.forecaster) {
+      cook.forecaster = std::make_unique<forecast::ProbeForecaster>();
+      if (cook.first_ms < time_ms) replay_readings(cook, time_ms - 1);
+    }
+    cook.forecast = cook.forecaster->update({time_ms, *p.temperature, p.ambient, p.target, unit});
+    cook.has_forecast = true;
+  }
+
+  void replay_readings(CookRow& cook, std::int64_t until_ms) {
+    select_cook_reports_.bind(1, cook.device);
+    select_cook_reports_.bind(2, cook.first_ms);
+    select_cook_reports_.bind(3, until_ms);
+    StoredReport report;
+    while (select_cook_reports_.executeStep()) {
+      const SQLite::Column column = select_cook_reports_.getColumn(1);
+      decode_report(std::string_view(static_cast<const char*>(column.getBlob()),
+                                     static_cast<std::size_t>(column.getBytes())),
+                    report);
+      const std::int64_t ts = select_cook_reports_.getColumn(0).getInt64();
+      for (const StoredProbe& sp : report.probes)
+        if (sp.probe == cook.probe && sp.temperature)
+          cook.forecaster->update({ts, *sp.temperature, sp.ambient, sp.target, report.unit});
+    }
+    select_cook_reports_.reset();
   }
 
   // Keeps track of which cook is running on each probe: a newer cook on the
@@ -543,7 +598,8 @@ class ReadingWriter::Impl {
       bind_text_or_null(update_cook_, 11, c.end_reason);
       bind_text_or_null(update_cook_, 12, c.start_client);
       bind_text_or_null(update_cook_, 13, c.set_params);
-      update_cook_.bind(14, c.id);
+      bind_forecast(c);
+      update_cook_.bind(18, c.id);
       run(update_cook_);
       c.dirty = false;
     }
@@ -562,6 +618,17 @@ class ReadingWriter::Impl {
     }
   }
 
+  void bind_forecast(const CookRow& c) {
+    if (!c.has_forecast) {
+      for (int i = 14; i <= 17; ++i) update_cook_.bind(i);  // NULL
+      return;
+    }
+    update_cook_.bind(14, std::string(forecast::state_name(c.forecast.state)));
+    bind_optional(update_cook_, 15, c.forecast.predicted_done_ms);
+    bind_optional(update_cook_, 16, c.forecast.confidence);
+    update_cook_.bind(17, c.forecast.stalled ? 1 : 0);
+  }
+
   void forget_cached_rows() {
     current_.clear();
     cooks_.clear();
@@ -574,7 +641,8 @@ class ReadingWriter::Impl {
   SQLite::Statement insert_report_, select_report_, update_report_;
   SQLite::Statement select_device_, insert_device_, update_device_, list_device_;
   SQLite::Statement select_state_, insert_state_;
-  SQLite::Statement select_cook_, insert_cook_, update_cook_, latest_cook_on_probe_;
+  SQLite::Statement select_cook_, insert_cook_, update_cook_, select_cook_reports_;
+  SQLite::Statement latest_cook_on_probe_;
   bool in_transaction_ = false;
   int pending_ = 0;
   StoredReport stored_;

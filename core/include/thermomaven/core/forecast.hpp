@@ -15,10 +15,14 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
+
+#include "thermomaven/core/records.hpp"
 
 namespace thermomaven::forecast {
 
-enum class Unit { Celsius, Fahrenheit };
+// The unit of a reading's tenths: the records' own.
+using Unit = TemperatureUnit;
 
 // One reading of one probe, as the device reports it.
 struct ForecastInput {
@@ -37,8 +41,17 @@ enum class State {
   done,         // the food has reached the target
 };
 
+// Every state with its name, in this order: the one table behind
+// state_name(), state_from_name() and the metrics that list each state.
+inline constexpr std::pair<State, std::string_view> kStateNames[] = {
+    {State::collecting, "collecting"}, {State::estimating, "estimating"},
+    {State::stalled, "stalled"},       {State::unreachable, "unreachable"},
+    {State::done, "done"},
+};
 // "collecting", "estimating", "stalled", "unreachable", "done".
 std::string_view state_name(State state);
+// The state of a stored name; nullopt for any other text.
+std::optional<State> state_from_name(std::string_view name);
 
 struct Forecast {
   State state = State::collecting;

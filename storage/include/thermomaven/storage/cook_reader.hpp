@@ -9,10 +9,14 @@
 #include <vector>
 
 #include "thermomaven/storage/database.hpp"
+#include "thermomaven/core/forecast.hpp"
 #include "thermomaven/core/records.hpp"
 #include "thermomaven/storage/collector_status.hpp"
 
 namespace thermomaven::storage {
+
+// The forecast after a cook's newest reading (core/forecast.hpp).
+using CookForecast = forecast::Forecast;
 
 struct CookSession {
   std::string cook_uuid;
@@ -29,6 +33,8 @@ struct CookSession {
   std::string set_params;    // the latest setParams as received (JSON), empty when never reported
   std::optional<std::int64_t> ended_ms;
   std::string end_reason;  // "docked", "replaced", or empty while not ended
+  // When will it be done: absent for a cook written before forecasts existed.
+  std::optional<CookForecast> forecast;
 };
 
 // One reading of a cook: the probe's values in one status report.
