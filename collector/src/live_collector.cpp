@@ -22,6 +22,7 @@
 #include "thermomaven/collector/ingestor.hpp"
 #include "thermomaven/command_tracker.hpp"
 #include "thermomaven/core/log.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/storage/command_log.hpp"
 #include "thermomaven/storage/database.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
@@ -34,11 +35,6 @@ using client::StateDir;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // What the collector says about itself; written to the database by the writer.
 struct StatusBoard {

@@ -7,22 +7,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 
 #include "migrations.hpp"
+#include "thermomaven/core/time.hpp"
 
 namespace thermomaven::storage {
 namespace {
 
 int read_user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();
-}
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 // Applies the migrations after the file's version, up to `up_to`.

@@ -9,25 +9,11 @@
 #include <unordered_map>
 
 #include "report_codec.hpp"
+#include "sqlite_bind.hpp"
 #include "thermomaven/core/forecast.hpp"
 
 namespace thermomaven::storage {
 namespace {
-
-template <typename T>
-void bind_optional(SQLite::Statement& s, int index, const std::optional<T>& value) {
-  if (value)
-    s.bind(index, *value);
-  else
-    s.bind(index);  // NULL
-}
-
-void bind_text_or_null(SQLite::Statement& s, int index, const std::string& value) {
-  if (value.empty())
-    s.bind(index);
-  else
-    s.bind(index, value);
-}
 
 std::int32_t convert_tenths(std::int32_t tenths, TemperatureUnit from, TemperatureUnit to) {
   if (from == to) return tenths;
