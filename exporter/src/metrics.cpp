@@ -37,6 +37,10 @@ enum Family : std::size_t {
   kProbeCooking,
   kProbeState,
   kProbeOverheat,
+  kProbeForecastState,
+  kProbePredictedDone,
+  kProbePredictionConfidence,
+  kProbeStalled,
   kProbeCookInfo,
   kMessages,
   kRejected,
@@ -87,6 +91,15 @@ constexpr FamilySpec kSpecs[kFamilyCount] = {
     {"thermomaven_probe_state", MetricType::Gauge,
      "1 for the probe's current cooking state, 0 for the other known states."},
     {"thermomaven_probe_overheat", MetricType::Gauge, "1 when the probe reports overheating."},
+    {"thermomaven_probe_forecast_state", MetricType::Gauge,
+     "1 for the state of the logger's forecast of the running cook (collecting, estimating, "
+     "stalled, unreachable, done), 0 for the others."},
+    {"thermomaven_probe_predicted_done_timestamp_seconds", MetricType::Gauge,
+     "When the food reaches its target by the logger's forecast; absent without an estimate."},
+    {"thermomaven_probe_prediction_confidence_ratio", MetricType::Gauge,
+     "How well the forecast's recent estimates agree, 0 to 1; absent without an estimate."},
+    {"thermomaven_probe_stalled", MetricType::Gauge,
+     "1 while the food has barely risen for a while (the stall), else 0."},
     {"thermomaven_probe_cook_info", MetricType::Gauge,
      "Always 1; labels name the cook running on the probe."},
     {"thermomaven_messages_total", MetricType::Counter,
@@ -131,6 +144,8 @@ std::size_t sample_capacity(Family family, std::size_t devices, std::size_t prob
       return probes * (std::tuple_size_v<decltype(ProbeSample::zones)> + 2);  // food, ambient
     case kProbeState:
       return probes * (kKnownProbeStates.size() + 1);
+    case kProbeForecastState:
+      return probes * std::size(forecast::kStateNames);
     default:
       if (family < kProbeTemperature) return devices;
       if (family <= kProbeCookInfo) return probes;
@@ -219,6 +234,16 @@ void add_state_set(Scrape& s, Family family, const Labels& labels, const char* l
 constexpr const char* kZoneSensors[] = {"t1", "t2", "t3", "t4", "t5"};
 static_assert(std::size(kZoneSensors) == std::tuple_size_v<decltype(ProbeSample::zones)>);
 
+// The forecast of the cook running on a probe (docs/forecast.md).
+void add_forecast(Scrape& s, const Labels& labels, const forecast::Forecast& f) {
+  for (const auto& [state, name] : forecast::kStateNames)
+    s.add(kProbeForecastState, with(labels, "state", std::string(name)), state == f.state);
+  if (f.predicted_done_ms)
+    s.add(kProbePredictedDone, labels, static_cast<double>(*f.predicted_done_ms) / 1000.0);
+  s.add_if(kProbePredictionConfidence, labels, f.confidence);
+  s.add(kProbeStalled, labels, f.stalled ? 1 : 0);
+}
+
 void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
                const storage::DeviceSnapshot::Probe& probe) {
   const ProbeSample& v = probe.values;
@@ -234,6 +259,7 @@ void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
   s.add_if(kProbeCooking, labels, as_int(v.cooking));
   add_state_set(s, kProbeState, labels, "state", kKnownProbeStates, v.state);
   s.add_if(kProbeOverheat, labels, as_int(v.overheat));
+  if (probe.cook && probe.cook->forecast) add_forecast(s, labels, *probe.cook->forecast);
   if (probe.cook) {
     s.add(kProbeCookInfo,
           with(labels, {{"cook_uuid", probe.cook->cook_uuid},

@@ -2,6 +2,7 @@
 #include "thermomaven/exporter/metrics.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "exporter_test_support.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
@@ -356,4 +357,41 @@ TEST_CASE("the account's unit is exposed; temperatures stay in Celsius across a 
   CHECK(f.value("thermomaven_probe_target_temperature_celsius" + f.probe(1)) == Approx(95.0));
   Scrape unknown({before}, kReportMs + 1000);
   CHECK_FALSE(unknown.has_metric("thermomaven_account_temperature_unit_info"));
+}
+
+TEST_CASE("the running cook's forecast: state set, predicted time, confidence, stall") {
+  // 40 minutes of a cook closing on a 250 °F pit, one report per 10 s.
+  std::vector<StatusReport> reports;
+  for (int step = 0; step <= 240; ++step) {
+    ProbeSample p = cooking_probe(1);
+    p.temperature = static_cast<std::int32_t>(2500 - 2100 * std::exp(-step * 10.0 / 14400.0));
+    p.ambient = 2500;
+    StatusReport r = report_of({p});
+    r.time_ms = kReportMs - (240 - step) * 10'000;
+    reports.push_back(r);
+  }
+  Scrape s(reports, kReportMs + 1000);
+  INFO(s.text);
+  CHECK(s.value("thermomaven_probe_forecast_state" + s.probe(1, ",state=\"estimating\"")) == 1);
+  for (const char* other : {"collecting", "stalled", "unreachable", "done"})
+    CHECK(s.value("thermomaven_probe_forecast_state" +
+                  s.probe(1, std::string(",state=\"") + other + "\"")) == 0);
+  const auto done_s = s.value("thermomaven_probe_predicted_done_timestamp_seconds" + s.probe(1));
+  REQUIRE(done_s);
+  // 203 °F on this curve: 240 min × ln(210 / 47) after the first report.
+  const double expected_s = (kReportMs - 2'400'000) / 1000.0 + 14400 * std::log(210.0 / 47.0);
+  CHECK(std::abs(*done_s - expected_s) < 20 * 60);
+  const auto confidence = s.value("thermomaven_probe_prediction_confidence_ratio" + s.probe(1));
+  REQUIRE(confidence);
+  CHECK(*confidence >= 0);
+  CHECK(*confidence <= 1);
+  CHECK(s.value("thermomaven_probe_stalled" + s.probe(1)) == 0);
+}
+
+TEST_CASE("no forecast estimate yet: the state is collecting and the time is absent") {
+  Scrape s({report_of({cooking_probe(1)})}, kReportMs + 1000);
+  CHECK(s.value("thermomaven_probe_forecast_state" + s.probe(1, ",state=\"collecting\"")) == 1);
+  CHECK_FALSE(s.has_metric("thermomaven_probe_predicted_done_timestamp_seconds"));
+  CHECK_FALSE(s.has_metric("thermomaven_probe_prediction_confidence_ratio"));
+  CHECK(s.value("thermomaven_probe_stalled" + s.probe(1)) == 0);
 }

@@ -81,7 +81,7 @@ std::vector<std::string> pem_body_lines(const std::string& pem) {
 }
 
 // The sim's keystore passwords are exactly 24 lowercase hex digits
-// (collector/sim/cloud.cpp); nothing the collector legitimately prints or
+// (sim/src/cloud.cpp); nothing the collector legitimately prints or
 // stores has that shape (tokens: 40, ids and MD5s: 32), so such a run is a
 // leaked keystore password. (The sim does not publish the password it handed
 // out, so the test cannot search for the value itself.) Returns the first.
