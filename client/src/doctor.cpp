@@ -26,22 +26,13 @@ bool contains(const std::string& text, const char* part) {
   return text.find(part) != std::string::npos;
 }
 
-StepResult result(const std::string& step, StepStatus status, const std::string& detail,
-                  const std::string& advice = "") {
-  StepResult r;
-  r.step = step;
-  r.status = status;
-  r.detail = detail;
-  r.advice = advice;
-  return r;
-}
 
 StepResult passed(const std::string& step, const std::string& detail) {
-  return result(step, StepStatus::Passed, detail);
+  return step_result(step, StepStatus::Passed, detail);
 }
 
 StepResult failed(const std::string& step, const std::string& detail, const std::string& advice) {
-  return result(step, StepStatus::Failed, detail, advice);
+  return step_result(step, StepStatus::Failed, detail, advice);
 }
 
 std::string ago(std::int64_t epoch_ms, std::int64_t now_ms) {
@@ -267,7 +258,7 @@ void Doctor::status_report(Clock::time_point deadline) {
       for (const DeviceInfo& d : seen_.device_list->devices) {
         auto it = seen_.docked_probes.find(d.device_id);
         if (it != seen_.docked_probes.end())
-          found.push_back(result("status report", StepStatus::Warning,
+          found.push_back(step_result("status report", StepStatus::Warning,
                                  device_name(d) + ": every probe (" + std::to_string(it->second) +
                                      ") is in its charger; readings start when a probe is "
                                      "taken out"));
@@ -347,6 +338,16 @@ std::vector<StepResult> Doctor::run() {
 
 }  // namespace
 
+StepResult step_result(std::string step, StepStatus status, std::string detail,
+                       std::string advice) {
+  StepResult r;
+  r.step = std::move(step);
+  r.status = status;
+  r.detail = std::move(detail);
+  r.advice = std::move(advice);
+  return r;
+}
+
 const std::vector<std::string>& doctor_steps() {
   static const std::vector<std::string> steps = {"api reachable",
                                                  "login",
@@ -378,7 +379,7 @@ std::vector<StepResult> skipped_after(const std::string& step, const std::string
   std::vector<StepResult> skipped;
   bool after = false;
   for (const std::string& s : doctor_steps()) {
-    if (after) skipped.push_back(result(s, StepStatus::Skipped, detail));
+    if (after) skipped.push_back(step_result(s, StepStatus::Skipped, detail));
     if (s == step) after = true;
   }
   return skipped;

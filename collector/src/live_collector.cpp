@@ -136,6 +136,8 @@ class LiveCollector::Impl {
 
   int run();
   CollectorStatus live_status();
+  // The connection's part of the status; the caller holds status_.mutex.
+  void fill_connection_status(CollectorStatus& s) const;
   void stop() { session_.stop(); }
 
  private:
@@ -302,15 +304,9 @@ int LiveCollector::Impl::run() {
 
 CollectorStatus LiveCollector::Impl::status_snapshot(const Ingestor& ingestor) {
   CollectorStatus s;
-  s.updated_ms = now_ms();
-  s.pid = ::getpid();
   {
     std::lock_guard lock(status_.mutex);
-    s.state = status_.state;
-    s.mqtt_connected = status_.connected;
-    s.mqtt_reconnects = status_.reconnects;
-    s.cert_expiry_s = status_.cert_expiry_s;
-    s.last_error = status_.last_error;
+    fill_connection_status(s);
     s.counters.logins = status_.logins;
     s.counters.cert_applies = status_.cert_applies;
     s.counters.subscribe_refused = status_.subscribe_refused;
@@ -330,15 +326,19 @@ CollectorStatus LiveCollector::Impl::status_snapshot(const Ingestor& ingestor) {
 
 CollectorStatus LiveCollector::Impl::live_status() {
   CollectorStatus s;
+  std::lock_guard lock(status_.mutex);
+  fill_connection_status(s);
+  return s;
+}
+
+void LiveCollector::Impl::fill_connection_status(CollectorStatus& s) const {
   s.updated_ms = now_ms();
   s.pid = ::getpid();
-  std::lock_guard lock(status_.mutex);
   s.state = status_.state;
   s.mqtt_connected = status_.connected;
   s.mqtt_reconnects = status_.reconnects;
   s.cert_expiry_s = status_.cert_expiry_s;
   s.last_error = status_.last_error;
-  return s;
 }
 
 // `again`: a retry of a message whose batch failed to store; its log lines

@@ -38,6 +38,10 @@ struct StepResult {
   std::vector<std::string> reasons;
 };
 
+// A result without reasons, the common case.
+StepResult step_result(std::string step, StepStatus status, std::string detail,
+                       std::string advice = "");
+
 struct DoctorOptions {
   int wait_s = 60;                       // for the subscription, device list and a report
   int session_wait_s = 60;               // login, certificate and connection
