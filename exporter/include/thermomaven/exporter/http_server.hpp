@@ -1,5 +1,7 @@
-// The exporter's HTTP server: /metrics, /cooks, /cooks/{uuid}.csv and
-// /healthz on one port, everything read from the database at request time.
+// The exporter's HTTP server: /metrics, /cooks, /cooks/{uuid}.csv,
+// /healthz, the page API (/api/devices, /api/cooks, /api/cooks/{uuid}/series)
+// and its live stream (/events) on one port, everything read from the
+// database at request time (docs/exporter.md).
 #pragma once
 
 #include <cstdint>
