@@ -15,9 +15,9 @@
 #include "events.hpp"
 #include "thermomaven/exporter/cook_export.hpp"
 #include "thermomaven/exporter/metrics.hpp"
-#include "thermomaven/tls/tls_front.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/database.hpp"
+#include "thermomaven/tls/tls_front.hpp"
 
 namespace thermomaven::exporter {
 namespace {
@@ -150,8 +150,8 @@ class HttpServer::Impl {
   Impl(std::string db_path, ServerOptions options)
       : options_(std::move(options)),
         pool_(db_path),
-        events_(db_path, {.stale_after_ms = options_.stale_after_s * 1000,
-                          .max_clients = kMaxEventClients}),
+        events_(db_path,
+                {.stale_after_ms = options_.stale_after_s * 1000, .max_clients = kMaxEventClients}),
         tls_(options_.web_config && options_.web_config->tls) {
     if (options_.web_config && !options_.web_config->basic_auth_users.empty())
       auth_ = std::make_unique<BasicAuth>(options_.web_config->basic_auth_users);
@@ -323,8 +323,8 @@ class HttpServer::Impl {
   // bounds every write) or the server stops.
   int serve_events(mg_connection* conn) {
     if (!events_.join()) {
-      Response busy = api_error(503, "too many /events clients (at most " +
-                                         std::to_string(kMaxEventClients) + ")");
+      Response busy = api_error(
+          503, "too many /events clients (at most " + std::to_string(kMaxEventClients) + ")");
       busy.headers.emplace_back("Retry-After", "5");
       send(conn, busy, false);
       return 503;

@@ -60,6 +60,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string body;
+  // What the series cannot avoid: reading and decoding the cook's reports.
+  std::int64_t visited = 0;
+  const double read_ms =
+      median_ms(runs, [&] { reader.for_each_reading(*cook, [&](const auto&) { ++visited; }); });
+  std::printf("reading the cook alone: median %.2f ms (%lld readings per run)\n", read_ms,
+              static_cast<long long>(visited / runs));
   const double series_ms = median_ms(runs, [&] { body = api::series_json(reader, *cook, {}); });
   std::printf("series, default max_points (%d): median %.2f ms, %zu bytes\n",
               api::kDefaultSeriesPoints, series_ms, body.size());

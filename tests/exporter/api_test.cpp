@@ -352,3 +352,26 @@ TEST_CASE("/api/cooks/{uuid}/series: bad parameters are 400, unknown cooks 404")
   simdjson::dom::parser parser;
   CHECK(text(get_json(parser, "/api/cooks/latest/series")["cook_uuid"]) == "d2c");
 }
+
+TEST_CASE("the page API and /events need the same basic authentication as /metrics") {
+  exporter::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.stale_after_s = 0;
+  exporter::WebConfig config;
+  config.basic_auth_users = {{"alice", exporter::bcrypt_hash("secret", 4)}};
+  options.web_config = config;
+  exporter::HttpServer server(shared().db, options);
+  server.start();
+  const std::string base = server.url();
+  for (const std::string path :
+       {"/metrics", "/api/devices", "/api/cooks", "/api/cooks/d2a/series", "/events"}) {
+    INFO(path);
+    const auto r = http_request(base + path);
+    CHECK(r.status == 401);
+    CHECK(r.header("www-authenticate") == "Basic realm=\"thermomaven\"");
+  }
+  const std::string with_user = "http://alice:secret@" + base.substr(std::string("http://").size());
+  CHECK(http_request(with_user + "/api/devices").status == 200);
+  CHECK(http_request(with_user + "/api/cooks/d2a/series").status == 200);
+  CHECK(http_request("http://alice:wrong@" + base.substr(7) + "/api/devices").status == 401);
+}

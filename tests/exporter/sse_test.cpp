@@ -255,6 +255,10 @@ TEST_CASE("/events drops a client that stops reading, without holding up the wri
   INFO("slowest commit " << slowest_commit_s << " s, slowest scrape " << slowest_scrape_s << " s");
   CHECK(slowest_commit_s < 10);
   CHECK(slowest_scrape_s < 10);
+  // One more change after the buffer was last emptied: the healthy client gets it.
+  ++food;
+  writer.write(report("dev0", api_test::kStartMs + food * 1000LL, food));
+  writer.commit();
   const double newest = to_celsius(food, TemperatureUnit::Fahrenheit);
   CHECK(healthy.read_until([&](const std::string&) { return healthy.last_food() == newest; }, 30));
   CHECK_FALSE(healthy.closed());
