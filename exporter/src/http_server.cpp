@@ -276,7 +276,9 @@ class HttpServer::Impl {
       }
     } catch (const std::exception& e) {
       // The database went away or is corrupt: say so, keep serving.
-      response = text(503, std::string("database unavailable: ") + e.what());
+      const std::string reason = std::string("database unavailable: ") + e.what();
+      const bool api = request->local_uri && std::string_view(request->local_uri).starts_with("/api/");
+      response = api ? api_error(503, reason) : text(503, reason);
     }
     send(conn, response, head);
     return response.status;

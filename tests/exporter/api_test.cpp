@@ -375,3 +375,15 @@ TEST_CASE("the page API and /events need the same basic authentication as /metri
   CHECK(http_request(with_user + "/api/cooks/d2a/series").status == 200);
   CHECK(http_request("http://alice:wrong@" + base.substr(7) + "/api/devices").status == 401);
 }
+
+TEST_CASE("the page API answers 503 with a JSON error while the database is unreadable") {
+  exporter_test::TempDir dir;
+  exporter::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  exporter::HttpServer server(dir / "missing.db", options);
+  server.start();
+  const auto r = http_request(server.url() + "/api/devices");
+  CHECK(r.status == 503);
+  CHECK(r.header("content-type") == "application/json");
+  CHECK(r.body.starts_with("{\"error\": \"database unavailable: "));
+}

@@ -24,6 +24,8 @@ struct ServerOptions {
   std::int64_t stale_after_s = 180;
   // When a cook without news counts as timed out in /cooks.
   std::int64_t cook_gap_ms = 30 * 60 * 1000;
+  // Workers for requests; civetweb gets 64 more, one per /events stream
+  // (at most 64), so that the streams never take these.
   int threads = 4;
   // Set by a process that also runs the collector: its live state for
   // /healthz, fresher than what it last wrote to the database.
