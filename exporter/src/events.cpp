@@ -70,9 +70,16 @@ void EventHub::watch() {
       for (const auto& device : state.devices)
         fresh.emplace_back(device.device_id,
                            api::device_json(device, now_ms, options_.stale_after_ms));
+      std::string logger =
+          api::logger_json(options_.collector_state ? options_.collector_state() : state.collector);
       bool any = false;
       {
         std::lock_guard lock(mutex_);
+        if (logger_.json != logger) {
+          logger_.json = std::move(logger);
+          logger_.seq = ++seq_;
+          any = true;
+        }
         for (auto& [id, json] : fresh) {
           Entry& entry = entries_[id];
           if (entry.json == json) continue;
@@ -107,6 +114,11 @@ void EventHub::stream(const std::function<bool(std::string_view)>& write) {
       if (rendered_ && seq_ > sent) {
         // Only each device's newest entry: what happened in between is
         // coalesced away.
+        if (logger_.seq > sent) {
+          batch += "event: logger\ndata: ";
+          batch += logger_.json;
+          batch += "\n\n";
+        }
         for (const auto& [id, entry] : entries_) {
           if (entry.seq <= sent) continue;
           batch += "event: state\ndata: ";

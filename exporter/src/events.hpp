@@ -1,7 +1,8 @@
 // The state behind GET /events (Server-Sent Events): one watcher thread
 // notices commits of any process (PRAGMA data_version on its own read-only
 // connection, polled) and renders each device's /api/devices entry; a
-// device whose entry changed gets a new sequence number. Each client streams
+// device whose entry changed gets a new sequence number, and so does the
+// logger's health (a `logger` event) when it changes. Each client streams
 // from its own thread and sends, when it wakes, only the newest entry of
 // each device it has not sent yet: an import committing batch after batch
 // reaches a client as the newest state, not as every batch. A client that
@@ -17,9 +18,12 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+
+#include "thermomaven/storage/collector_status.hpp"
 
 namespace thermomaven::exporter {
 
@@ -31,6 +35,9 @@ struct EventHubOptions {
   // a commit, so that a device turning stale is sent.
   std::chrono::milliseconds refresh{5'000};
   std::chrono::milliseconds heartbeat{15'000};  // a comment line this often
+  // The collector's live status when this process runs it (as /healthz);
+  // else the one stored in the database.
+  std::function<std::optional<CollectorStatus>()> collector_state;
 };
 
 class EventHub {
@@ -66,6 +73,7 @@ class EventHub {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::string, Entry> entries_;  // device id -> its newest entry
+  Entry logger_;                          // the logger's health (api::logger_json)
   std::uint64_t seq_ = 0;                 // the newest entry's
   bool rendered_ = false;                 // entries_ reflect the database once
   bool stopping_ = false;

@@ -150,8 +150,9 @@ class HttpServer::Impl {
   Impl(std::string db_path, ServerOptions options)
       : options_(std::move(options)),
         pool_(db_path),
-        events_(db_path,
-                {.stale_after_ms = options_.stale_after_s * 1000, .max_clients = kMaxEventClients}),
+        events_(db_path, {.stale_after_ms = options_.stale_after_s * 1000,
+                          .max_clients = kMaxEventClients,
+                          .collector_state = options_.collector_state}),
         tls_(options_.web_config && options_.web_config->tls) {
     if (options_.web_config && !options_.web_config->basic_auth_users.empty())
       auth_ = std::make_unique<BasicAuth>(options_.web_config->basic_auth_users);

@@ -165,6 +165,19 @@ TEST_CASE("/events sends a device's state after another connection commits, coal
   const double wanted = to_celsius(800, TemperatureUnit::Fahrenheit);
   REQUIRE(client.read_until([&](const std::string&) { return client.last_food() == wanted; }, 30));
   const std::size_t before = client.states().size();
+  // The logger's health is an event of its own, sent first and on change.
+  CHECK(client.received().find("event: logger\ndata: {\"version\": ") != std::string::npos);
+  CHECK(client.received().find("\"broker_connected\": null, \"collector\": null}") !=
+        std::string::npos);
+  CollectorStatus status;
+  status.updated_ms = api_test::kStartMs;
+  status.state = "connected";
+  status.mqtt_connected = true;
+  writer.write(status);
+  writer.commit();
+  CHECK(client.has(
+      "\"broker_connected\": true, \"collector\": {\"state\": \"connected\", \"running\": true",
+      30));
 
   // An import's batches: 60 commits in a burst reach the client as a few
   // events ending with the newest state, not as 60.
