@@ -1,6 +1,21 @@
+// The command-line parser and typed getters of cli_args.hpp; integers are
+// read with core's strict parse_int64_in (no sign games, no trailing text).
 #include "cli_args.hpp"
 
+#include "thermomaven/core/numbers.hpp"
+
 namespace thermomaven::app {
+namespace {
+
+// One checked number, or the one-line error naming the flag.
+std::int64_t number_in(const std::string& flag, const std::string& text, std::int64_t min,
+                       std::int64_t max, const char* what) {
+  if (auto value = parse_int64_in(text, min, max)) return *value;
+  throw UsageError(flag + " must be " + what + " from " + std::to_string(min) + " to " +
+                   std::to_string(max) + ", not '" + text + "'");
+}
+
+}  // namespace
 
 CliArgs::CliArgs(int argc, char** argv, std::set<std::string> valued,
                  std::set<std::string> switches) {
@@ -34,6 +49,35 @@ std::optional<std::string> CliArgs::get(const std::string& flag) const {
 
 std::string CliArgs::get_or(const std::string& flag, const std::string& fallback) const {
   return get(flag).value_or(fallback);
+}
+
+std::string CliArgs::required(const std::string& flag) const {
+  auto value = get(flag);
+  if (!value || value->empty()) throw UsageError(flag + " is required");
+  return *value;
+}
+
+std::int64_t CliArgs::integer(const std::string& flag, std::int64_t fallback, std::int64_t min,
+                              std::int64_t max) const {
+  return optional_integer(flag, min, max).value_or(fallback);
+}
+
+std::optional<std::int64_t> CliArgs::optional_integer(const std::string& flag, std::int64_t min,
+                                                      std::int64_t max) const {
+  const auto text = get(flag);
+  if (!text) return std::nullopt;
+  return number_in(flag, *text, min, max, "a whole number");
+}
+
+std::chrono::seconds CliArgs::seconds(const std::string& flag, std::chrono::seconds fallback,
+                                      std::int64_t min, std::int64_t max) const {
+  const auto text = get(flag);
+  if (!text) return fallback;
+  return std::chrono::seconds(number_in(flag, *text, min, max, "a number of seconds"));
+}
+
+void CliArgs::no_positional() const {
+  if (!positional_.empty()) throw UsageError("unexpected argument " + positional_[0]);
 }
 
 }  // namespace thermomaven::app

@@ -19,9 +19,9 @@ client::CommandRequest parse_command_request(const CliArgs& args);
 // Prints the outcome's line (stdout; an Invalid one on stderr) and returns the exit code.
 int print_result(const client::CommandResult& result);
 
-// The standalone flow: logs in, opens its own session, feeds a
-// CommandTracker, executes `request`, writes the audit row in the database
-// of `config`, prints, and returns the exit code.
+// The standalone flow: the client's execute_on_own_session for `request`,
+// the audit row in the database of `config`, the printed outcome; returns
+// the exit code.
 int run_command_standalone(const thermomaven::client::CollectorConfig& config,
                            const client::CommandRequest& request);
 

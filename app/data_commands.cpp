@@ -1,6 +1,5 @@
 // import, cooks, export: the capture file in, cooks out.
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include "commands.hpp"
 #include "thermomaven/collector/capture_import.hpp"
 #include "thermomaven/collector/ingestor.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/exporter/cook_export.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
@@ -18,16 +18,8 @@
 namespace thermomaven::app {
 namespace {
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string required(const CliArgs& args, const std::string& flag) {
-  auto value = args.get(flag);
-  if (!value || value->empty()) throw UsageError(flag + " is required");
-  return *value;
-}
+// How long a pause splits two cooks: at most a year.
+constexpr std::int64_t kMaxCookGapS = 365 * 24 * 3600;
 
 TemperatureUnit parse_unit(const std::string& text, const std::string& flag) {
   if (text == "F" || text == "f") return TemperatureUnit::Fahrenheit;
@@ -36,14 +28,8 @@ TemperatureUnit parse_unit(const std::string& text, const std::string& flag) {
 }
 
 std::int64_t cook_gap_ms(const CliArgs& args) {
-  const std::string text = args.get_or("--cook-gap", "1800");
-  try {
-    std::size_t used = 0;
-    const long long seconds = std::stoll(text, &used);
-    if (used == text.size() && seconds > 0) return seconds * 1000;
-  } catch (const std::exception&) {
-  }
-  throw UsageError("--cook-gap must be a number of seconds, not '" + text + "'");
+  using namespace std::chrono;
+  return milliseconds(args.seconds("--cook-gap", seconds(1800), 1, kMaxCookGapS)).count();
 }
 
 std::string summary(const collector::IngestStats& s) {
@@ -72,11 +58,12 @@ bool import_one(const std::string& name, collector::Ingestor& ingestor) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> owner(in == stdin ? nullptr : in, std::fclose);
   const std::string label = name == "-" ? "<stdin>" : name;
   try {
-    collector::import_capture(in, ingestor, now_ms, [&](const collector::RejectedLine& r) {
-      std::fprintf(stderr, "%s:%llu: rejected (%s): %s\n", label.c_str(),
-                   static_cast<unsigned long long>(r.line_number), r.reason.c_str(),
-                   r.detail.c_str());
-    });
+    collector::import_capture(in, ingestor, thermomaven::now_ms,
+                              [&](const collector::RejectedLine& r) {
+                                std::fprintf(stderr, "%s:%llu: rejected (%s): %s\n", label.c_str(),
+                                             static_cast<unsigned long long>(r.line_number),
+                                             r.reason.c_str(), r.detail.c_str());
+                              });
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "import: error: cannot read %s: %s\n", label.c_str(), e.what());
     return false;
@@ -88,7 +75,7 @@ bool import_one(const std::string& name, collector::Ingestor& ingestor) {
 
 int import_command(int argc, char** argv) {
   CliArgs args(argc, argv, {"--db", "--source-unit", "--cook-gap"}, {"--strict"});
-  const std::string db_path = required(args, "--db");
+  const std::string db_path = args.required("--db");
   if (args.positional().empty()) throw UsageError("name at least one CAPTURE file, or - for stdin");
   thermomaven::client::ParserOptions options;
   options.unit = parse_unit(args.get_or("--source-unit", "F"), "--source-unit");
@@ -116,7 +103,7 @@ int import_command(int argc, char** argv) {
 
 int cooks_command(int argc, char** argv) {
   CliArgs args(argc, argv, {"--db", "--cook-gap"}, {"--json"});
-  storage::Database db(required(args, "--db"), storage::OpenMode::ReadOnly);
+  storage::Database db(args.required("--db"), storage::OpenMode::ReadOnly);
   storage::CookReader reader(db);
   const auto cooks = reader.list_cooks();
   const std::string text = args.has("--json")
@@ -128,9 +115,9 @@ int cooks_command(int argc, char** argv) {
 
 int export_command(int argc, char** argv) {
   CliArgs args(argc, argv, {"--db", "--cook", "--unit", "-o"}, {});
-  storage::Database db(required(args, "--db"), storage::OpenMode::ReadOnly);
+  storage::Database db(args.required("--db"), storage::OpenMode::ReadOnly);
   storage::CookReader reader(db);
-  const std::string which = required(args, "--cook");
+  const std::string which = args.required("--cook");
   std::optional<TemperatureUnit> unit;
   if (auto u = args.get("--unit")) unit = parse_unit(*u, "--unit");
   const auto cook = reader.find_cook(which);

@@ -7,7 +7,6 @@
 namespace thermomaven::app {
 namespace {
 
-
 // Flags spelled like the settings they override. There is deliberately no
 // --password: a password must never appear in a command line.
 const std::map<std::string, std::string> kFlagSettings = {
@@ -42,10 +41,13 @@ thermomaven::client::CollectorConfig load_config(const CliArgs& args) {
     if (auto value = args.get(flag)) flags[name] = *value;
   thermomaven::client::Settings file;
   if (auto path = args.get("--config")) file = thermomaven::client::read_config_file(*path);
-  for (const std::string& name : thermomaven::client::unknown_environment_names({"THERMOMAVEN_WEB_CONFIG_FILE"}))
-    thermomaven::log_warn("config", name + " in the environment is not a thermomaven setting; ignored");
+  for (const std::string& name :
+       thermomaven::client::unknown_environment_names({"THERMOMAVEN_WEB_CONFIG_FILE"}))
+    thermomaven::log_warn("config",
+                          name + " in the environment is not a thermomaven setting; ignored");
   try {
-    return thermomaven::client::resolve_config(flags, thermomaven::client::environment_settings(), file);
+    return thermomaven::client::resolve_config(flags, thermomaven::client::environment_settings(),
+                                               file);
   } catch (const thermomaven::client::ConfigError& e) {
     throw UsageError(e.what());
   }
@@ -55,19 +57,6 @@ std::set<std::string> valued_flags(std::set<std::string> extra) {
   for (const auto& [flag, name] : kFlagSettings) extra.insert(flag);
   extra.insert("--config");
   return extra;
-}
-
-client::Account account_of(const thermomaven::client::CollectorConfig& config) {
-  client::Account account;
-  account.email = config.email;
-  account.password = config.password;
-  account.region = config.region;
-  account.api_url = config.api_url;
-  account.broker = config.mqtt.host + ":" + std::to_string(config.mqtt.port);
-  account.ca_file = config.ca_file;
-  account.state_dir = config.state_dir;
-  account.app_key = config.app_key;
-  return account;
 }
 
 }  // namespace thermomaven::app

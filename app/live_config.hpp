@@ -18,7 +18,5 @@ void refuse_password_flag(int argc, char** argv);
 std::set<std::string> valued_flags(std::set<std::string> extra);
 // Throws UsageError with a one-line reason when the result is unusable.
 thermomaven::client::CollectorConfig load_config(const CliArgs& args);
-// The client library's account for that configuration.
-client::Account account_of(const thermomaven::client::CollectorConfig& config);
 
 }  // namespace thermomaven::app

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "cli_args.hpp"
-#include "thermomaven/collector/control_channel.hpp"
 #include "thermomaven/client/state_dir.hpp"
+#include "thermomaven/collector/control_channel.hpp"
 #include "thermomaven/command_tracker.hpp"
 
 namespace thermomaven::app {
@@ -20,12 +20,6 @@ namespace thermomaven::app {
 // a running logger (e.g. root beside the service) needs no password.
 std::string state_dir_of(const CliArgs& args);
 
-// The running logger of `state_dir`, connected; nullopt when none runs.
-// Throws std::runtime_error with a one-line reason when the session is held
-// but cannot be used: a logger that does not answer, a one-shot command
-// still running, or a socket this uid may not use.
-std::optional<collector::ControlClient> running_logger(const std::string& state_dir);
-
 // For a standalone `command`: the state directory's session lock, so that a
 // logger started meanwhile waits for it. Throws std::runtime_error.
 std::unique_ptr<thermomaven::client::SessionLock> hold_session(const std::string& state_dir);
@@ -33,10 +27,6 @@ std::unique_ptr<thermomaven::client::SessionLock> hold_session(const std::string
 // `command` through the running logger: prints the result as the standalone
 // command does and returns the same exit code.
 int command_via_logger(collector::ControlClient& logger, const client::CommandRequest& request);
-
-// `doctor` beside the running logger: its live state, and which steps doctor
-// did not run itself. 0 when the logger is connected and hears its devices.
-int doctor_via_logger(collector::ControlClient& logger, const std::string& state_dir);
 
 // The advice against fighting with the phone app (protocol.md, "One session
 // per account"), as doctor prints it.

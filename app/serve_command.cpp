@@ -1,6 +1,5 @@
 // serve: the exporter's HTTP server over a database another process writes;
 // hash-password: a bcrypt hash for its web configuration file.
-#include <signal.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include "cli_args.hpp"
 #include "commands.hpp"
 #include "exporter_flags.hpp"
+#include "thermomaven/core/stop_signals.hpp"
 #include "thermomaven/exporter/http_server.hpp"
 #include "thermomaven/exporter/web_config.hpp"
 #include "thermomaven/storage/database.hpp"
@@ -20,15 +20,8 @@
 namespace thermomaven::app {
 namespace {
 
-std::int64_t parse_seconds(const std::string& text, const std::string& flag) {
-  try {
-    std::size_t used = 0;
-    const long long seconds = std::stoll(text, &used);
-    if (used == text.size() && seconds >= 0) return seconds;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(flag + " must be a number of seconds (0 = never), not '" + text + "'");
-}
+// --stale-after: 0 (never) up to a year.
+constexpr std::int64_t kMaxStaleAfterS = 365 * 24 * 3600;
 
 // The line typed, without echoing it when it comes from a terminal.
 std::string read_password() {
@@ -72,31 +65,27 @@ int serve_command(int argc, char** argv) {
   std::set<std::string> flags = kExporterFlags;
   flags.insert({"--db", "--stale-after"});
   CliArgs args(argc, argv, flags, {});
-  const auto db_path = args.get("--db");
-  if (!db_path || db_path->empty()) throw UsageError("--db is required");
+  const std::string db_path = args.required("--db");
   exporter::ServerOptions options = exporter_options(args);
-  options.stale_after_s = parse_seconds(args.get_or("--stale-after", "180"), "--stale-after");
+  options.stale_after_s =
+      args.seconds("--stale-after", std::chrono::seconds(180), 0, kMaxStaleAfterS).count();
 
   // Fail early on a typo in the path; a database that becomes unreadable
   // later only turns /healthz to 503.
   struct stat info {};
-  if (stat(db_path->c_str(), &info) != 0) {
+  if (stat(db_path.c_str(), &info) != 0) {
     std::fprintf(stderr,
                  "serve: error: no database at %s (create it with thermomaven collect or import)\n",
-                 db_path->c_str());
+                 db_path.c_str());
     return 2;
   }
-  storage::Database(*db_path, storage::OpenMode::ReadOnly);  // throws a clear error if not ours
+  storage::Database(db_path, storage::OpenMode::ReadOnly);  // throws a clear error if not ours
 
   // Block the stop signals before civetweb starts its threads, so that they
-  // inherit the mask and only sigwait below sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // inherit the mask and only wait_for_stop_signal below sees them.
+  block_stop_signals();
 
-  exporter::HttpServer server(*db_path, options);
+  exporter::HttpServer server(db_path, options);
   server.start();
   const bool tls = options.web_config && options.web_config->tls;
   const bool auth = options.web_config && !options.web_config->basic_auth_users.empty();
@@ -106,8 +95,7 @@ int serve_command(int argc, char** argv) {
                                      : "";
   std::fprintf(stderr, "serve: listening on %s%s (metrics at %s/metrics)\n", server.url().c_str(),
                security, server.url().c_str());
-  int received = 0;
-  sigwait(&stop_signals, &received);
+  const int received = wait_for_stop_signal();
   std::fprintf(stderr, "serve: stopping (signal %d)\n", received);
   server.stop();
   return 0;
@@ -116,13 +104,7 @@ int serve_command(int argc, char** argv) {
 int hash_password_command(int argc, char** argv) {
   CliArgs args(argc, argv, {"--cost"}, {});
   if (!args.positional().empty()) throw UsageError("the password is read from standard input");
-  int cost = 10;
-  try {
-    cost = std::stoi(args.get_or("--cost", "10"));
-  } catch (const std::exception&) {
-    throw UsageError("--cost must be a number from 4 to 31");
-  }
-  if (cost < 4 || cost > 31) throw UsageError("--cost must be a number from 4 to 31");
+  const int cost = static_cast<int>(args.integer("--cost", 10, 4, 31));
   std::string password = read_password();
   if (password.empty()) throw UsageError("empty password (type it on standard input)");
   std::printf("%s\n", exporter::bcrypt_hash(password, cost).c_str());

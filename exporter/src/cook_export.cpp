@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "thermomaven/core/forecast.hpp"
+
 namespace thermomaven::exporter {
 namespace {
 
@@ -53,6 +55,13 @@ void append_text_cell(std::string& out, std::string_view text) {
   if (quoted) out += '"';
 }
 
+// A ratio 0..1 with two decimals: 0.83
+void append_ratio(std::string& out, double ratio) {
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof buf, ratio, std::chars_format::fixed, 2).ptr;
+  out.append(buf, end);
+}
+
 template <typename T>
 void append_number(std::string& out, const std::optional<T>& v) {
   if (v) out += std::to_string(*v);
@@ -91,7 +100,7 @@ std::string cook_status(const storage::CookSession& cook, std::int64_t now_ms,
 
 const char* const kCsvHeader =
     "timestamp,elapsed_s,device_id,device_name,probe,state,target,temperature,t1,t2,t3,t4,t5,"
-    "ambient,remaining_s,probe_battery,unit";
+    "ambient,remaining_s,probe_battery,unit,predicted_done_at,prediction_confidence";
 
 void write_cook_csv(storage::CookReader& reader, const storage::CookSession& cook,
                     std::optional<TemperatureUnit> unit, std::ostream& out) {
@@ -106,6 +115,11 @@ void write_cook_csv(storage::CookReader& reader, const storage::CookSession& coo
   device_cells += ',' + std::to_string(cook.probe) + ',';
   std::string state_cell;
   std::string last_state;
+  // The forecast as it stood at each row: fed the readings up to that row
+  // only, so a finished cook shows how the forecast moved while it ran.
+  forecast::ProbeForecaster forecaster;
+  std::int64_t predicted_ms = 0;
+  std::string predicted_cell;
 
   reader.for_each_reading(cook, [&](const storage::CookReading& r) {
     const TemperatureUnit shown = unit.value_or(r.unit);
@@ -136,6 +150,22 @@ void write_cook_csv(storage::CookReader& reader, const storage::CookSession& coo
     append_number(row, v.battery_pct);
     row += ',';
     row += unit_letter(shown);
+    row += ',';
+    if (v.temperature) {
+      const forecast::Forecast f =
+          forecaster.update({r.time_ms, *v.temperature, v.ambient, v.target, r.unit});
+      if (f.predicted_done_ms) {
+        if (*f.predicted_done_ms != predicted_ms) {  // it changes once per 30 s sample
+          predicted_ms = *f.predicted_done_ms;
+          predicted_cell = iso8601_utc(predicted_ms);
+        }
+        row += predicted_cell;
+      }
+      row += ',';
+      if (f.confidence) append_ratio(row, *f.confidence);
+    } else {
+      row += ',';
+    }
     row += "\r\n";
     out << row;
   });

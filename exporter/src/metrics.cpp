@@ -1,10 +1,14 @@
+// The Prometheus view of the database (see metrics.hpp): the families of a
+// scrape built table-driven from the latest state, written by the exporter's
+// own text serializer (text_exposition.hpp).
 #include "thermomaven/exporter/metrics.hpp"
 
 #include <prometheus/metric_family.h>
-#include <prometheus/text_serializer.h>
 
 #include <algorithm>
-#include <sstream>
+#include <tuple>
+
+#include "text_exposition.hpp"
 
 namespace thermomaven::exporter {
 namespace {
@@ -16,6 +20,8 @@ using Labels = std::vector<ClientMetric::Label>;
 
 // The families of one scrape, in the order they are exposed. Indexes into
 // `families` are fixed by the enumeration so that adding a sample is cheap.
+// The per-device families come first, then the per-probe ones up to
+// kProbeCookInfo (sample_capacity() relies on it).
 enum Family : std::size_t {
   kDeviceUp,
   kDeviceBattery,
@@ -115,20 +121,41 @@ constexpr FamilySpec kSpecs[kFamilyCount] = {
     {"thermomaven_build_info", MetricType::Gauge, "Always 1; the version label names the build."},
 };
 
+// The most samples `family` can have for `devices` devices with `probes`
+// probes in all, so that each family's vector is allocated once.
+std::size_t sample_capacity(Family family, std::size_t devices, std::size_t probes) {
+  switch (family) {
+    case kDeviceBatteryStatus:
+      return devices * (kKnownBatteryStatuses.size() + 1);
+    case kProbeTemperature:
+      return probes * (std::tuple_size_v<decltype(ProbeSample::zones)> + 2);  // food, ambient
+    case kProbeState:
+      return probes * (kKnownProbeStates.size() + 1);
+    default:
+      if (family < kProbeTemperature) return devices;
+      if (family <= kProbeCookInfo) return probes;
+      return 1;
+  }
+}
+
 class Scrape {
  public:
-  Scrape() {
+  explicit Scrape(const storage::LatestState& state) {
+    std::size_t probes = 0;
+    for (const auto& device : state.devices) probes += device.probes.size();
     families_.resize(kFamilyCount);
     for (std::size_t i = 0; i < kFamilyCount; ++i) {
       families_[i].name = kSpecs[i].name;
       families_[i].help = kSpecs[i].help;
       families_[i].type = kSpecs[i].type;
+      families_[i].metric.reserve(
+          sample_capacity(static_cast<Family>(i), state.devices.size(), probes));
     }
   }
 
-  void add(Family family, const Labels& labels, double value) {
+  void add(Family family, Labels labels, double value) {
     ClientMetric& m = families_[family].metric.emplace_back();
-    m.label = labels;
+    m.label = std::move(labels);
     if (kSpecs[family].type == MetricType::Counter)
       m.counter.value = value;
     else
@@ -136,26 +163,35 @@ class Scrape {
   }
 
   template <typename T>
-  void add_if(Family family, const Labels& labels, const std::optional<T>& value,
-              double scale = 1) {
-    if (value) add(family, labels, static_cast<double>(*value) * scale);
+  void add_if(Family family, Labels labels, const std::optional<T>& value, double scale = 1) {
+    if (value) add(family, std::move(labels), static_cast<double>(*value) * scale);
   }
 
-  std::string text() {
+  std::vector<MetricFamily> families() && {
     // A family without samples would be a HELP/TYPE pair for nothing.
     std::erase_if(families_, [](const MetricFamily& f) { return f.metric.empty(); });
-    std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, families_);
-    return std::move(out).str();
+    return std::move(families_);
   }
 
  private:
   std::vector<MetricFamily> families_;
 };
 
-Labels with(Labels labels, const char* name, std::string value) {
-  labels.push_back({name, std::move(value)});
-  return labels;
+// `labels` followed by `extra`, allocated once.
+Labels with(const Labels& labels, std::initializer_list<ClientMetric::Label> extra) {
+  Labels all;
+  all.reserve(labels.size() + extra.size());
+  all.insert(all.end(), labels.begin(), labels.end());
+  all.insert(all.end(), extra.begin(), extra.end());
+  return all;
+}
+
+Labels with(const Labels& labels, const char* name, std::string value) {
+  Labels all;
+  all.reserve(labels.size() + 1);
+  all.insert(all.end(), labels.begin(), labels.end());
+  all.push_back({name, std::move(value)});
+  return all;
 }
 
 std::optional<double> celsius(const std::optional<std::int32_t>& tenths, TemperatureUnit unit) {
@@ -179,14 +215,17 @@ void add_state_set(Scrape& s, Family family, const Labels& labels, const char* l
     s.add(family, with(labels, label, current), 1);
 }
 
+// The sensor label of each zone temperature (areaTemperature T1..T5).
+constexpr const char* kZoneSensors[] = {"t1", "t2", "t3", "t4", "t5"};
+static_assert(std::size(kZoneSensors) == std::tuple_size_v<decltype(ProbeSample::zones)>);
+
 void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
                const storage::DeviceSnapshot::Probe& probe) {
   const ProbeSample& v = probe.values;
   const Labels labels = with(device, "probe", std::to_string(v.probe));
   s.add_if(kProbeTemperature, with(labels, "sensor", "food"), celsius(v.temperature, unit));
   for (std::size_t i = 0; i < v.zones.size(); ++i)
-    s.add_if(kProbeTemperature, with(labels, "sensor", "t" + std::to_string(i + 1)),
-             celsius(v.zones[i], unit));
+    s.add_if(kProbeTemperature, with(labels, "sensor", kZoneSensors[i]), celsius(v.zones[i], unit));
   s.add_if(kProbeTemperature, with(labels, "sensor", "ambient"), celsius(v.ambient, unit));
   s.add_if(kProbeTarget, labels, celsius(v.target, unit));
   s.add_if(kProbeBattery, labels, v.battery_pct, 0.01);
@@ -196,21 +235,24 @@ void add_probe(Scrape& s, const Labels& device, TemperatureUnit unit,
   add_state_set(s, kProbeState, labels, "state", kKnownProbeStates, v.state);
   s.add_if(kProbeOverheat, labels, as_int(v.overheat));
   if (probe.cook) {
-    Labels info = with(labels, "cook_uuid", probe.cook->cook_uuid);
-    info.push_back({"notes", probe.cook->notes.value_or("")});
-    info.push_back({"mode", probe.cook->mode});
-    info.push_back({"start_client", probe.cook->start_client});
-    s.add(kProbeCookInfo, info, 1);
+    s.add(kProbeCookInfo,
+          with(labels, {{"cook_uuid", probe.cook->cook_uuid},
+                        {"notes", probe.cook->notes.value_or("")},
+                        {"mode", probe.cook->mode},
+                        {"start_client", probe.cook->start_client}}),
+          1);
   }
 }
 
 // The base station's settings, shown once any of them is known.
 void add_device_info(Scrape& s, const Labels& labels, const storage::DeviceSnapshot& d) {
   if (d.connect_status.empty() && d.volume.empty() && !d.has_wifi_config) return;
-  Labels info = with(labels, "connect_status", d.connect_status);
-  info.push_back({"volume", d.volume});
-  info.push_back({"wifi_configured", d.has_wifi_config ? (*d.has_wifi_config ? "1" : "0") : ""});
-  s.add(kDeviceInfo, info, 1);
+  s.add(kDeviceInfo,
+        with(labels,
+             {{"connect_status", d.connect_status},
+              {"volume", d.volume},
+              {"wifi_configured", d.has_wifi_config ? (*d.has_wifi_config ? "1" : "0") : ""}}),
+        1);
 }
 
 void add_device(Scrape& s, const storage::DeviceSnapshot& d, std::int64_t now_ms,
@@ -276,15 +318,24 @@ const std::vector<std::string> kKnownBatteryStatuses = {"normal", "low", "chargi
 
 const char* logger_version() { return TM_VERSION; }
 
-std::string render_metrics(const storage::LatestState& state, std::int64_t now_ms,
-                           const MetricsOptions& options) {
-  Scrape scrape;
+std::vector<MetricFamily> metric_families(const storage::LatestState& state, std::int64_t now_ms,
+                                          const MetricsOptions& options) {
+  Scrape scrape(state);
   for (const auto& device : state.devices) add_device(scrape, device, now_ms, options);
   if (state.collector) add_collector(scrape, *state.collector);
   if (state.account_unit)
     scrape.add(kAccountUnit, {{"unit", std::string(1, unit_letter(state.account_unit->unit))}}, 1);
   scrape.add(kBuildInfo, {{"version", logger_version()}}, 1);
-  return scrape.text();
+  return std::move(scrape).families();
+}
+
+std::string exposition_text(const std::vector<MetricFamily>& families) {
+  return TextExposition().Serialize(families);
+}
+
+std::string render_metrics(const storage::LatestState& state, std::int64_t now_ms,
+                           const MetricsOptions& options) {
+  return exposition_text(metric_families(state, now_ms, options));
 }
 
 std::string scrape_metrics(storage::CookReader& reader, std::int64_t now_ms,

@@ -391,7 +391,10 @@ int SimDevice::cooking_action(const std::string& data_json, std::string& what) {
   if (color.size() != 6 || !color.starts_with("probe") || color[5] < '1' || color[5] > '4')
     return kCmdErrorInvalid;
   const int number = color[5] - '0';
-  what += " " + std::string(color) + " cookingAction " + std::to_string(action);
+  what += ' ';
+  what += color;
+  what += " cookingAction ";
+  what += std::to_string(action);
   if (action != 1 && action != 2 && action != 4 && action != 5) return kCmdErrorInvalid;
   if (action == 1 ? !only_keys(data, {"probeColor", "cookingAction", "cookingMode", "cookUuid",
                                       "startClient", "setParams", "cookingData"})

@@ -2,10 +2,22 @@
 // 4 probes, and the CSV export of a 12-hour cook at one report every 2 s.
 // Both are measured in process (the server's own work: read transaction,
 // rendering) and over HTTP through a real HttpServer with libcurl
-// (keep-alive, as Prometheus scrapes).
+// (keep-alive, as Prometheus scrapes). The scrape is measured side by side
+// with the exporter's own serializer and with prometheus-cpp's
+// TextSerializer over the same MetricFamily vector, interleaved run by run
+// so that both see the same load, and split into its parts (read, build,
+// serialize) to show where the time goes.
 //
-//   exporter_bench [RUNS=200]
+//   exporter_bench [RUNS=200] [in-process]
+//
+// `in-process` times only the in-process scrape, for profiling:
+//   perf record -g exporter_bench 500 in-process
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -61,6 +73,21 @@ StatusReport report_at(const std::string& device, int step, std::int64_t time_ms
   return r;
 }
 
+double seconds_ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+long minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+double median(std::vector<double> times) {
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
 template <typename F>
 double median_ms(int runs, F&& body) {
   std::vector<double> times;
@@ -73,7 +100,8 @@ double median_ms(int runs, F&& body) {
   return times[times.size() / 2];
 }
 
-void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_ms) {
+void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_ms,
+                  bool in_process_only) {
   const std::string path = dir / "fleet.db";
   {
     storage::Database db(path);
@@ -96,9 +124,80 @@ void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_
   }
   storage::Database db(path, storage::OpenMode::ReadOnly);
   storage::CookReader reader(db);
-  std::size_t bytes = 0;
-  const double in_process =
-      median_ms(runs, [&] { bytes = exporter::scrape_metrics(reader, now_ms, {}).size(); });
+
+  // Each way of scraping is timed in blocks of runs/10, blocks of the two
+  // serializers alternating, so that both see the same load over the run
+  // and each block sees the heap as a server doing only that would. (Run
+  // by run alternation costs each ~300 extra page faults per scrape, as the
+  // other's megabytes are returned to the system and taken back.)
+  enum Way { kOurs, kTheirs, kRead, kBuild, kSerializeOurs, kSerializeTheirs, kWays };
+  struct Timing {
+    std::vector<double> ms;
+    long faults = 0;
+  };
+  std::array<Timing, kWays> timing;
+  std::size_t ours_bytes = 0, theirs_bytes = 0;
+  const storage::LatestState state = reader.latest_state();
+  const auto families = exporter::metric_families(state, now_ms, {});
+  const auto run_way = [&](Way way) {
+    switch (way) {
+      case kOurs:
+        ours_bytes = exporter::scrape_metrics(reader, now_ms, {}).size();
+        break;
+      case kTheirs:
+        theirs_bytes = prometheus::TextSerializer()
+                           .Serialize(exporter::metric_families(reader.latest_state(), now_ms, {}))
+                           .size();
+        break;
+      case kRead:
+        reader.latest_state();
+        break;
+      case kBuild:
+        exporter::metric_families(state, now_ms, {});
+        break;
+      case kSerializeOurs:
+        exporter::exposition_text(families);
+        break;
+      case kSerializeTheirs:
+        prometheus::TextSerializer().Serialize(families);
+        break;
+      case kWays:
+        break;
+    }
+  };
+  const auto time_block = [&](Way way, int count) {
+    for (int i = 0; i < count; ++i) {
+      const long faults = minor_faults();
+      const auto start = Clock::now();
+      run_way(way);
+      timing[way].ms.push_back(seconds_ms(Clock::now() - start));
+      timing[way].faults += minor_faults() - faults;
+    }
+  };
+  const int block = std::max(1, runs / 10);
+  const std::vector<Way> ways =
+      in_process_only
+          ? std::vector<Way>{kOurs}
+          : std::vector<Way>{kOurs, kTheirs, kRead, kBuild, kSerializeOurs, kSerializeTheirs};
+  for (int done = 0, round = 0; done < runs; done += block, ++round) {
+    const int count = std::min(block, runs - done);
+    for (std::size_t w = 0; w < ways.size(); w += 2) {  // ours/theirs pairs, order alternating
+      const bool swap = round % 2 == 1 && w + 1 < ways.size();
+      time_block(ways[swap ? w + 1 : w], count);
+      if (w + 1 < ways.size()) time_block(ways[swap ? w : w + 1], count);
+    }
+  }
+  const auto report = [&](const char* what, Way way) {
+    const Timing& t = timing[way];
+    std::printf("  %-32s %7.3f ms  (%.0f page faults per run)\n", what, median(t.ms),
+                static_cast<double>(t.faults) / static_cast<double>(t.ms.size()));
+  };
+  std::size_t samples = 0;
+  for (const auto& family : families) samples += family.metric.size();
+  if (in_process_only) {
+    report("in process, our serializer:", kOurs);
+    return;
+  }
 
   exporter::ServerOptions options;
   options.listen = "127.0.0.1:0";
@@ -109,9 +208,16 @@ void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_
     if (exporter_test::http_request(url).status != 200) std::exit(1);
   });
   std::printf(
-      "scrape, 100 devices x 4 probes (%zu bytes): in process %.3f ms, over HTTP %.3f ms (median "
-      "of %d)\n",
-      bytes, in_process, over_http, runs);
+      "scrape, 100 devices x 4 probes (%zu samples, %zu bytes; TextSerializer %zu bytes), median "
+      "of %d:\n",
+      samples, ours_bytes, theirs_bytes, runs);
+  report("in process, our serializer:", kOurs);
+  report("in process, TextSerializer:", kTheirs);
+  report("  read (latest_state):", kRead);
+  report("  build (metric_families):", kBuild);
+  report("  serialize, ours:", kSerializeOurs);
+  report("  serialize, TextSerializer:", kSerializeTheirs);
+  std::printf("  %-32s %7.3f ms\n", "over HTTP, our serializer:", over_http);
 }
 
 void bench_csv(const exporter_test::TempDir& dir, int runs) {
@@ -161,7 +267,8 @@ int main(int argc, char** argv) {
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  bench_scrape(dir, runs, now_ms);
-  bench_csv(dir, std::max(5, runs / 10));
+  const bool in_process_only = argc > 2 && std::string(argv[2]) == "in-process";
+  bench_scrape(dir, runs, now_ms, in_process_only);
+  if (!in_process_only) bench_csv(dir, std::max(5, runs / 10));
   return 0;
 }

@@ -1,9 +1,11 @@
 #include "thermomaven/exporter/cook_export.hpp"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <sstream>
 
 #include "test_support.hpp"
+#include "thermomaven/core/forecast.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 
 using namespace thermomaven;
@@ -168,4 +170,55 @@ TEST_CASE("The cooks JSON escapes text and writes null for what is unknown") {
   CHECK_THAT(exporter::cooks_json(unnamed.reader.list_cooks(), 0, 0),
              Catch::Contains(R"("notes": null)"));
   CHECK(exporter::cooks_json({}, 0, 0) == "[]\n");
+}
+
+TEST_CASE("The CSV's two trailing columns are the forecast from the readings up to each row") {
+  tm_test::TempDir dir;
+  Database db{dir.file("t.db")};
+  CookReader reader{db};
+  constexpr std::int64_t kStart = 1777779659000;
+  std::vector<std::int32_t> foods;
+  {
+    ReadingWriter writer(db);
+    for (int step = 0; step < 1200; ++step) {  // 2 s apart: 40 minutes
+      StatusReport r;
+      r.device_id = "d1";
+      r.time_ms = kStart + step * 2000;
+      ProbeSample p = probe(static_cast<std::int32_t>(
+          2500 - 2100 * std::exp(-step * 2.0 / (4 * 3600.0))));  // °F tenths, pit 250 °F
+      p.ambient = 2500;
+      r.probes = {p};
+      foods.push_back(*p.temperature);
+      writer.write(r);
+    }
+  }
+  std::ostringstream out;
+  exporter::write_cook_csv(reader, *reader.find_cook("cook"), std::nullopt, out);
+  const auto rows = parse_csv(out.str());
+  REQUIRE(rows.size() == 1201);
+  const std::size_t n = rows[0].size();
+  CHECK(rows[0][n - 2] == "predicted_done_at");
+  CHECK(rows[0][n - 1] == "prediction_confidence");
+  CHECK(rows[0][n - 3] == "unit");  // the existing columns are unchanged, the new ones trail
+
+  forecast::ProbeForecaster replay;
+  int with_estimate = 0;
+  for (std::size_t i = 0; i < foods.size(); ++i) {
+    const forecast::Forecast f = replay.update(
+        {kStart + static_cast<std::int64_t>(i) * 2000, foods[i], 2500, 2030,
+         TemperatureUnit::Fahrenheit});
+    const auto& row = rows[i + 1];
+    REQUIRE(row.size() == n);
+    if (!f.predicted_done_ms) {
+      CHECK(row[n - 2].empty());
+      CHECK(row[n - 1].empty());
+      continue;
+    }
+    ++with_estimate;
+    CHECK(row[n - 2] == exporter::iso8601_utc(*f.predicted_done_ms));
+    CHECK(std::abs(std::stod(row[n - 1]) - *f.confidence) <= 0.005);
+  }
+  // Nothing before 10 minutes of readings, then an estimate on every row.
+  CHECK(rows[1][n - 2].empty());
+  CHECK(with_estimate > 800);
 }

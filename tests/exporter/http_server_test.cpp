@@ -277,7 +277,8 @@ TEST_CASE("scrapes during a stream of commits always see whole batches") {
     for (int batch = 0; batch < 60; ++batch) {
       for (int i = 0; i < 2; ++i) {
         StatusReport r;
-        r.device_id = "9" + std::to_string(batch * 2 + i);
+        r.device_id = "9";
+        r.device_id += std::to_string(batch * 2 + i);
         r.model = "WT10";
         r.time_ms = 1'777'790'000'000 + batch;
         r.online = true;

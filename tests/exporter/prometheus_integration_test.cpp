@@ -31,11 +31,28 @@ std::string capture_mid_cook(const std::string& path, int lines) {
   return path;
 }
 
+// Label values Prometheus must take from the page as they are: quotes,
+// backslashes, a newline, an escape lookalike and UTF-8.
+const std::string kHostileName = "Dad's \"big\" smoker \\ 2\nline two \\n crème 🔥";
+const std::string kHostileReason = "not \"json\" \\ at\nall é";
+
+// A PromQL string literal of `text`.
+std::string promql_string(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c == '\n' ? std::string("\\n") : std::string(1, c);
+  }
+  return out + "\"";
+}
+
 // What a running collector would have written next to the readings; the
-// logger-health dashboard shows it.
+// logger-health dashboard shows it. And a listed device with a hostile name
+// that never reported.
 void write_collector_status(const std::string& db_path) {
   storage::Database db(db_path);
   storage::ReadingWriter writer(db);
+  writer.write(DeviceInfo{"990000000000000001", kHostileName, "WT09", "SN", {}});
   CollectorStatus status;
   status.updated_ms = 1'777'781'400'000;
   status.state = "connected";
@@ -45,6 +62,7 @@ void write_collector_status(const std::string& db_path) {
   status.counters[{"messages", "status_report"}] = 699;
   status.counters[{"messages", "device_list"}] = 1;
   status.counters[{"rejected", "not_json"}] = 2;
+  status.counters[{"rejected", kHostileReason}] = 1;
   status.counters[{"readings_stored", ""}] = 1400;
   status.counters[{"readings_duplicate", ""}] = 0;
   status.counters[{"dropped", "queue_full"}] = 0;
@@ -213,6 +231,17 @@ TEST_CASE("dashboards and alert rules work against a real Prometheus scraping th
       45);
   INFO("prometheus log:\n" << prometheus.log() << "\nserve log:\n" << serve.log());
   REQUIRE(scraped);
+
+  {  // the hostile label values arrived whole through the text format
+    const Query device =
+        api.instant("thermomaven_device_up{device_name=" + promql_string(kHostileName) + "} == 0");
+    INFO(device.error);
+    CHECK(device.series == 1);
+    const Query reason = api.instant(
+        "thermomaven_messages_rejected_total{reason=" + promql_string(kHostileReason) + "} == 1");
+    INFO(reason.error);
+    CHECK(reason.series == 1);
+  }
 
   {  // every alert rule is loaded and its expression evaluates
     simdjson::dom::parser parser;

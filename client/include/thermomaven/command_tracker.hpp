@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "thermomaven/client.hpp"
@@ -33,6 +34,10 @@ enum class CommandVerb { SetTarget, Stop, Finish, Rest, Volume };
 
 // "set-target", "stop", "finish", "rest", "volume".
 const char* verb_name(CommandVerb verb);
+// The verb of that name; nullopt for any other word.
+std::optional<CommandVerb> verb_from_name(std::string_view name);
+// The levels a Volume command takes (protocol.md): "high", "medium", "quiet".
+bool is_volume_level(std::string_view level);
 
 struct CommandRequest {
   CommandVerb verb = CommandVerb::SetTarget;
@@ -153,5 +158,17 @@ class CommandTracker {
   std::uint64_t report_seq_ = 0;
   std::deque<SeenReceipt> receipts_;
 };
+
+// A command on a session of its own, for a caller that holds the account's
+// session lock and has no running logger to ask: starts a Session on
+// `cloud` (`options.reconnect` is forced off: a one-shot command says why it
+// failed instead) feeding a CommandTracker, waits (at least 30 s, or the
+// request's timeout) for the device list, the device's report and the
+// subscription to its topics, so that the receipt cannot be missed, then
+// executes `request` and stops the session. Throws std::runtime_error with a
+// one-line reason when the session ends first or a topic is not granted.
+CommandResult execute_on_own_session(Cloud& cloud, SessionOptions options,
+                                     const CommandRequest& request,
+                                     const std::function<void(const CommandResult&)>& on_sent = {});
 
 }  // namespace thermomaven::client

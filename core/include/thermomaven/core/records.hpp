@@ -15,14 +15,18 @@ namespace thermomaven {
 // in the account's unit. Conversion happens only on the way out.
 enum class TemperatureUnit : std::uint8_t { Fahrenheit, Celsius };
 
+// Each conversion is one division of an exact integer, so the result is the
+// double nearest the true value: 37.4 °F gives 3 °C, not 2.999999999999999
+// as (37.4 - 32) * 5 / 9 does. (t/10 − 32) × 5/9 = (t − 320) × 5 / 90 and
+// t/10 × 9/5 + 32 = (9t + 1600) / 50; 64-bit products cannot overflow.
 inline double to_celsius(std::int32_t tenths, TemperatureUnit unit) {
-  const double degrees = tenths / 10.0;
-  return unit == TemperatureUnit::Celsius ? degrees : (degrees - 32.0) * 5.0 / 9.0;
+  if (unit == TemperatureUnit::Celsius) return tenths / 10.0;
+  return static_cast<double>((std::int64_t{tenths} - 320) * 5) / 90.0;
 }
 
 inline double to_fahrenheit(std::int32_t tenths, TemperatureUnit unit) {
-  const double degrees = tenths / 10.0;
-  return unit == TemperatureUnit::Fahrenheit ? degrees : degrees * 9.0 / 5.0 + 32.0;
+  if (unit == TemperatureUnit::Fahrenheit) return tenths / 10.0;
+  return static_cast<double>(std::int64_t{tenths} * 9 + 1600) / 50.0;
 }
 
 inline char unit_letter(TemperatureUnit unit) {

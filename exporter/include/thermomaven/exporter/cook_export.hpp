@@ -23,7 +23,9 @@ extern const char* const kCsvHeader;
 
 // RFC 4180, UTF-8, CRLF line ends, rows in time order. Temperatures have one
 // decimal in `unit`, or in the unit each reading was recorded in. Text that
-// a spreadsheet would run as a formula is prefixed with an apostrophe.
+// a spreadsheet would run as a formula is prefixed with an apostrophe. The
+// two trailing columns are the forecast (predicted_done_at, ISO UTC, and
+// prediction_confidence, 0..1) computed from the readings up to that row.
 void write_cook_csv(storage::CookReader& reader, const storage::CookSession& cook,
                     std::optional<TemperatureUnit> unit, std::ostream& out);
 

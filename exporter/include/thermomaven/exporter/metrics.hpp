@@ -10,6 +10,10 @@
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/core/records.hpp"
 
+namespace prometheus {
+struct MetricFamily;  // <prometheus/metric_family.h>, for metric_families()
+}
+
 namespace thermomaven::exporter {
 
 struct MetricsOptions {
@@ -26,7 +30,19 @@ extern const std::vector<std::string> kKnownProbeStates;
 // The base station battery states every scrape lists, like the probe states.
 extern const std::vector<std::string> kKnownBatteryStatuses;
 
-// The whole /metrics body. `now_ms` decides staleness.
+// The families of one scrape in prometheus-cpp's data model, in the order
+// they are exposed, those without samples left out. `now_ms` decides
+// staleness. Callers include <prometheus/metric_family.h>.
+std::vector<prometheus::MetricFamily> metric_families(const storage::LatestState& state,
+                                                      std::int64_t now_ms,
+                                                      const MetricsOptions& options);
+
+// The text exposition format of `families`, as /metrics serves it: the
+// exporter's own serializer (exporter/src/text_exposition.hpp), whose output
+// is prometheus-cpp's TextSerializer's but for the shortest exact digits.
+std::string exposition_text(const std::vector<prometheus::MetricFamily>& families);
+
+// The whole /metrics body: exposition_text(metric_families(...)).
 std::string render_metrics(const storage::LatestState& state, std::int64_t now_ms,
                            const MetricsOptions& options);
 
