@@ -36,7 +36,8 @@ std::string summary(const collector::IngestStats& s) {
   std::string kinds;
   std::uint64_t messages = 0;
   for (const auto& [kind, count] : s.messages) {
-    kinds += (kinds.empty() ? "" : ", ") + kind + " " + std::to_string(count);
+    kinds += (kinds.empty() ? "" : ", ") + std::string(collector::kind_name(kind)) + " " +
+             std::to_string(count);
     messages += count;
   }
   std::string out = std::to_string(s.lines) + " lines, " + std::to_string(messages) + " messages";
@@ -58,12 +59,11 @@ bool import_one(const std::string& name, collector::Ingestor& ingestor) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> owner(in == stdin ? nullptr : in, std::fclose);
   const std::string label = name == "-" ? "<stdin>" : name;
   try {
-    collector::import_capture(in, ingestor, thermomaven::now_ms,
-                              [&](const collector::RejectedLine& r) {
-                                std::fprintf(stderr, "%s:%llu: rejected (%s): %s\n", label.c_str(),
-                                             static_cast<unsigned long long>(r.line_number),
-                                             r.reason.c_str(), r.detail.c_str());
-                              });
+    collector::import_capture(in, ingestor, thermomaven::now_ms, [&](const collector::RejectedLine& r) {
+      std::fprintf(stderr, "%s:%llu: rejected (%s): %s\n", label.c_str(),
+                   static_cast<unsigned long long>(r.line_number),
+                   std::string(collector::reject_reason_name(r.reason)).c_str(), r.detail.c_str());
+    });
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "import: error: cannot read %s: %s\n", label.c_str(), e.what());
     return false;

@@ -4,32 +4,17 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
 #include "cloud_internal.hpp"
-#include "thermomaven/core/log.hpp"
 #include "thermomaven/client/signing.hpp"
+#include "thermomaven/core/json_text.hpp"
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/core/time.hpp"
 
 namespace thermomaven::client {
 namespace {
-
-
-std::int64_t now_s() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string iso_time(std::int64_t epoch_s) {
-  std::time_t t = static_cast<std::time_t>(epoch_s);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 bool equal_ignoring_case(std::string a, std::string b) {
   auto lower = [](std::string& s) {
@@ -169,18 +154,17 @@ std::string command_data(const Command& c) {
 namespace {
 
 ApiSettings api_settings(const Account& account, const std::string& api_url) {
-  return ApiSettings{
-      .base_url = api_url,
-      .region = account.region,
-      .app_key = account.app_key.empty() ? std::string(kAppKey) : account.app_key,
-      .email = account.email,
-      .password = account.password};
+  return ApiSettings{.base_url = api_url,
+                     .region = account.region,
+                     .app_key = account.app_key.empty() ? std::string(kAppKey) : account.app_key,
+                     .email = account.email,
+                     .password = account.password};
 }
 
 Endpoint broker_endpoint(const Account& account) {
   try {
     return parse_endpoint(account.broker.empty() ? region_mqtt_host(account.region)
-                                                     : account.broker);
+                                                 : account.broker);
   } catch (const std::exception& e) {
     throw std::invalid_argument(std::string("broker: ") + e.what());
   }
@@ -271,8 +255,8 @@ Credentials Cloud::Impl::fetch_credentials() {
   if (!equal_ignoring_case(actual_md5, grant.p12_md5))
     throw CloudError(CloudError::Kind::Certificate, "keystore_md5",
                      "keystore MD5 mismatch: the cloud announced " + grant.p12_md5.substr(0, 64) +
-                         " but the download from " + url_without_query(grant.p12_url) +
-                         " has " + actual_md5 + "; not using it");
+                         " but the download from " + url_without_query(grant.p12_url) + " has " +
+                         actual_md5 + "; not using it");
   try {
     credentials.keys = open_pkcs12(keystore, grant.p12_password);
   } catch (const KeystoreError& e) {
@@ -285,23 +269,23 @@ Credentials Cloud::Impl::fetch_credentials() {
   if (credentials.keys.not_after_s <= now_s())
     throw CloudError(CloudError::Kind::Certificate, "certificate_expired",
                      "the cloud handed out a client certificate that expired at " +
-                         iso_time(credentials.keys.not_after_s));
+                         format_utc(credentials.keys.not_after_s * 1000));
   credentials.renew_at_s = renewal_time_s(credentials.keys);
-  thermomaven::log_info("mqtt", "client certificate for " + grant.client_id + " valid until " +
-                           iso_time(credentials.keys.not_after_s) + ", renewal after " +
-                           iso_time(credentials.renew_at_s) + "; broker trust: " +
-                           (credentials.keys.chain_from_keystore ? "chain from the keystore"
-                                                                 : "Amazon Root CA 1") +
-                           (account.ca_file.empty() ? "" : " + " + account.ca_file));
+  thermomaven::log_info(
+      "mqtt",
+      "client certificate for " + grant.client_id + " valid until " +
+          format_utc(credentials.keys.not_after_s * 1000) + ", renewal after " +
+          format_utc(credentials.renew_at_s * 1000) + "; broker trust: " +
+          (credentials.keys.chain_from_keystore ? "chain from the keystore" : "Amazon Root CA 1") +
+          (account.ca_file.empty() ? "" : " + " + account.ca_file));
   return credentials;
 }
 
 std::string command_body(const Command& command, const std::string& cmd_id) {
   const std::string data = command_data(command);
   return "{\"deviceId\":\"" + json_escape(command.device_id) +
-         "\",\"deviceType\":\"thermometer\",\"cmdType\":\"" +
-         json_escape(command_type(command)) + "\",\"cmdId\":\"" + json_escape(cmd_id) +
-         "\",\"cmdData\":" + data + "}";
+         "\",\"deviceType\":\"thermometer\",\"cmdType\":\"" + json_escape(command_type(command)) +
+         "\",\"cmdId\":\"" + json_escape(cmd_id) + "\",\"cmdData\":" + data + "}";
 }
 
 Account account_from_environment() {

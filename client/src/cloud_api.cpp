@@ -3,21 +3,16 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 
-#include "thermomaven/core/log.hpp"
 #include "thermomaven/client/signing.hpp"
+#include "thermomaven/core/json_text.hpp"
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/core/time.hpp"
 
 namespace thermomaven::client {
 namespace {
 
 namespace od = simdjson::ondemand;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // A server message for a log line: one line, bounded, printable.
 std::string printable(std::string_view text, std::size_t limit = 160) {
@@ -212,38 +207,6 @@ CertificateGrant parse_certificate_grant(std::string_view data) {
     throw ApiError(ApiError::Kind::BadResponse, "",
                    "app/mqtt/cert/apply: the answer lacks p12Url, p12Md5 or clientId");
   return grant;
-}
-
-std::string json_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out;
 }
 
 CloudApi::CloudApi(ApiSettings settings, HttpClient& http, StateDir& state)

@@ -8,17 +8,13 @@
 #include <cstdio>
 
 #include "thermomaven/client/signing.hpp"
+#include "thermomaven/core/time.hpp"
 
 namespace thermomaven::client {
 namespace {
 
 constexpr std::size_t kKeptReports = 2000;  // recent reports, for the stop/finish follow-up
 constexpr std::size_t kKeptReceipts = 200;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 bool same_name(std::string a, std::string b) {
   auto lower = [](std::string& s) {

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "thermomaven/core/numbers.hpp"
+
 extern char** environ;
 
 namespace thermomaven::client {
@@ -148,13 +150,9 @@ Endpoint parse_endpoint(const std::string& text, int default_port) {
   if (colon != std::string::npos && text.find(':') == colon) {
     host = text.substr(0, colon);
     const std::string port = text.substr(colon + 1);
-    bool numeric =
-        !port.empty() && port.size() <= 5 &&
-        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
-    const int value = numeric ? std::stoi(port) : 0;
-    if (value < 1 || value > 65535)
-      throw ConfigError("MQTT endpoint '" + text + "' has a bad port (want host[:port])");
-    endpoint.port = value;
+    const auto value = parse_int64_in(port, 1, 65535);
+    if (!value) throw ConfigError("MQTT endpoint '" + text + "' has a bad port (want host[:port])");
+    endpoint.port = static_cast<int>(*value);
   }
   if (host.empty() || host.find_first_of("/ \t") != std::string::npos)
     throw ConfigError("MQTT endpoint '" + text + "' is not host[:port]");

@@ -656,15 +656,16 @@ class MessageParser::Impl {
                   Message& out, ParseError& error) {
     out.clear();
     if (line.size() > options_.max_message_bytes)
-      return refuse(error, "too_large", too_large(line));
+      return refuse(error, RejectReason::TooLarge, too_large(line));
     ondemand::document doc;
     if (auto e = outer_.iterate(line.data(), line.size(), capacity).get(doc))
-      return refuse(error, "not_json", error_message(e));
+      return refuse(error, RejectReason::NotJson, error_message(e));
     ondemand::object object;
     if (auto e = doc.get_object().get(object)) {
       if (e == INCORRECT_TYPE && is_valid_non_object(doc))
-        return refuse(error, "not_object", "valid JSON, but not an object");
-      return refuse(error, "not_json", e == INCORRECT_TYPE ? "not valid JSON" : error_message(e));
+        return refuse(error, RejectReason::NotObject, "valid JSON, but not an object");
+      return refuse(error, RejectReason::NotJson,
+                    e == INCORRECT_TYPE ? "not valid JSON" : error_message(e));
     }
 
     // The line is a wrapper when it has a payload; its other fields then
@@ -687,8 +688,8 @@ class MessageParser::Impl {
       return bare.field(key, v, *this);
     });
     if (!e && has_trailing_content(doc)) e = TRAILING_CONTENT;
-    if (e) return refuse(error, "not_json", error_message(e));
-    if (has_payload && !error.reason.empty()) return false;
+    if (e) return refuse(error, RejectReason::NotJson, error_message(e));
+    if (has_payload && error.reason) return false;
     return finish(has_payload ? wrapped : bare, wrapper_ts, receive_ms, out, error);
   }
 
@@ -697,14 +698,18 @@ class MessageParser::Impl {
     out.clear();
     assign_bounded(out.topic, topic);
     if (payload.size() > options_.max_message_bytes)
-      return refuse(error, "too_large", too_large(payload));
+      return refuse(error, RejectReason::TooLarge, too_large(payload));
     padded_.assign(payload);
     padded_.resize(payload.size() + SIMDJSON_PADDING);
     Envelope& envelope = wrapped_;
     envelope.reset(&out.report);
     if (auto e = parse_envelope_document(inner_, padded_.data(), payload.size(), padded_.size(),
                                          envelope, error))
-      return e == INCORRECT_TYPE ? false : refuse(error, "not_json", error_message(e));
+      // A top-level INCORRECT_TYPE comes with its reason filled in; one from
+      // deeper in the document may not: never refuse without a reason.
+      return e == INCORRECT_TYPE && error.reason
+                 ? false
+                 : refuse(error, RejectReason::NotJson, error_message(e));
     return finish(envelope, std::nullopt, receive_ms, out, error);
   }
 
@@ -913,7 +918,7 @@ class MessageParser::Impl {
       std::string_view text;
       if (auto e = v.get_string().get(text)) return e;
       if (text.size() > options_.max_message_bytes) {
-        refuse(error, "too_large", too_large(text));
+        refuse(error, RejectReason::TooLarge, too_large(text));
         return SUCCESS;
       }
       padded_.assign(text);
@@ -921,11 +926,11 @@ class MessageParser::Impl {
       if (auto e = parse_envelope_document(inner_, padded_.data(), text.size(), padded_.size(), env,
                                            error)) {
         if (e != INCORRECT_TYPE)
-          refuse(error, "not_json", std::string("payload string: ") + error_message(e));
+          refuse(error, RejectReason::NotJson, std::string("payload string: ") + error_message(e));
       }
       return SUCCESS;
     }
-    refuse(error, "not_object", "payload is neither an object nor a JSON string");
+    refuse(error, RejectReason::NotObject, "payload is neither an object nor a JSON string");
     return SUCCESS;
   }
 
@@ -937,7 +942,8 @@ class MessageParser::Impl {
     if (auto e = parser.iterate(data, size, capacity).get(doc)) return e;
     ondemand::object object;
     if (auto e = doc.get_object().get(object)) {
-      if (e == INCORRECT_TYPE) refuse(error, "not_object", "payload is not a JSON object");
+      if (e == INCORRECT_TYPE)
+        refuse(error, RejectReason::NotObject, "payload is not a JSON object");
       return e;
     }
     error_code e = for_each_field(
@@ -969,15 +975,16 @@ class MessageParser::Impl {
 
   bool finish(Envelope& env, std::optional<std::int64_t> wrapper_ts, std::int64_t receive_ms,
               Message& out, ParseError& error) {
-    if (auto e = finish_deferred(env, error)) return refuse(error, "not_json", error_message(e));
+    if (auto e = finish_deferred(env, error))
+      return refuse(error, RejectReason::NotJson, error_message(e));
     if (!env.has_cmd_type)
-      return refuse(error, "no_cmdtype", "no cmdType: not a ThermoMaven message");
+      return refuse(error, RejectReason::NoCmdType, "no cmdType: not a ThermoMaven message");
     out.cmd_type = env.cmd_type;
     out.cmd_id = env.cmd_id;
     out.kind = kind_of(env.cmd_type);
     if (out.kind == MessageKind::CommandReceipt) return resolve_receipt(env, out, error);
     if (out.kind != MessageKind::Unknown && (!env.data_parsed || env.data_wrong_type))
-      return refuse(error, "bad_cmddata",
+      return refuse(error, RejectReason::BadCmdData,
                     "cmdData of " + env.cmd_type + " is missing or not an object");
     switch (out.kind) {
       case MessageKind::StatusReport:
@@ -1009,7 +1016,7 @@ class MessageParser::Impl {
       out.receipt.cmd_id = env.cmd_id;
       out.receipt.cmd_type = data_usable ? env.receipt.cmd_type : std::string();
     } else if (!data_usable) {
-      return refuse(error, "bad_cmddata",
+      return refuse(error, RejectReason::BadCmdData,
                     "cmdData of " + env.cmd_type + " is missing or not an object");
     } else {
       out.receipt = std::move(env.receipt);  // answers nothing we can match
@@ -1029,7 +1036,8 @@ class MessageParser::Impl {
     const std::string_view cmd_type = env.cmd_type;
     r.device_id.assign(env.device_id.empty() ? device_from_topic(out.topic)
                                              : std::string_view(env.device_id));
-    if (r.device_id.empty()) return refuse(error, "no_device", "status report without a deviceId");
+    if (r.device_id.empty())
+      return refuse(error, RejectReason::NoDevice, "status report without a deviceId");
     r.model.assign(env.device_model.empty() ? cmd_type.substr(0, cmd_type.find(':'))
                                             : std::string_view(env.device_model));
     r.unit = options_.unit;
@@ -1048,12 +1056,13 @@ class MessageParser::Impl {
         r.time_ms = *t;
         break;
       }
-    if (r.time_ms <= 0) return refuse(error, "no_time", "status report without a usable time");
+    if (r.time_ms <= 0)
+      return refuse(error, RejectReason::NoTime, "status report without a usable time");
     return true;
   }
 
-  static bool refuse(ParseError& error, std::string reason, std::string detail) {
-    error.reason = std::move(reason);
+  static bool refuse(ParseError& error, RejectReason reason, std::string detail) {
+    error.reason = reason;
     error.detail = std::move(detail);
     return false;
   }

@@ -13,19 +13,15 @@
 #include "cloud_internal.hpp"
 #include "memory_file.hpp"
 #include "mqtt_client.hpp"
+#include "thermomaven/client/message_parser.hpp"
 #include "thermomaven/core/backoff.hpp"
 #include "thermomaven/core/log.hpp"
-#include "thermomaven/client/message_parser.hpp"
+#include "thermomaven/core/time.hpp"
 
 namespace thermomaven::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string join(const std::vector<std::string>& items, std::size_t limit = 8) {
   std::string out;
@@ -159,11 +155,11 @@ struct Session::Impl {
           certificate_("tm-cert", credentials.keys.certificate_pem),
           key_("tm-key", credentials.keys.private_key_pem),
           client_(MqttSettings{.host = owner.cloud.broker.host,
-                                   .port = owner.cloud.broker.port,
-                                   .client_id = credentials.grant.client_id,
-                                   .trust_path = trust_.path(),
-                                   .certificate_path = certificate_.path(),
-                                   .key_path = key_.path()},
+                               .port = owner.cloud.broker.port,
+                               .client_id = credentials.grant.client_id,
+                               .trust_path = trust_.path(),
+                               .certificate_path = certificate_.path(),
+                               .key_path = key_.path()},
                   *this) {}
     MqttClient& client() { return client_; }
 
@@ -313,8 +309,8 @@ void Session::Impl::deliver_device_list(const Message& list) {
                     (device.name.empty() ? "" : " \"" + device.name + "\""));
     for (const std::string& topic : device.topics) event.topics.push_back(topic);
   }
-  thermomaven::log_info("mqtt", "device list: " + std::to_string(list.devices.size()) + " device(s)" +
-                           (names.empty() ? "" : ": " + join(names)));
+  thermomaven::log_info("mqtt", "device list: " + std::to_string(list.devices.size()) +
+                                    " device(s)" + (names.empty() ? "" : ": " + join(names)));
   events.push(std::move(event));
   if (on_device_list)
     call_safely(on_device_list, "device list", DeviceList{list.devices, list.latest_reports});
@@ -338,8 +334,8 @@ void Session::Impl::refresh_unit_if_due() {
   try {
     take_unit(cloud.refresh_unit());
   } catch (const CloudError& e) {
-    thermomaven::log_warn("api", std::string("could not read the account's temperature unit: ") + e.what() +
-                            "; keeping °" + unit_letter(unit.load()));
+    thermomaven::log_warn("api", std::string("could not read the account's temperature unit: ") +
+                                     e.what() + "; keeping °" + unit_letter(unit.load()));
   }
 }
 
@@ -580,8 +576,8 @@ Session::Impl::Outcome Session::Impl::follow(Connection& connection) {
       }
       case EventKind::SubscribeFailed:
         for (const std::string& topic : event->topics) pending.erase(topic);
-        thermomaven::log_warn("mqtt",
-                     "subscription to " + join(event->topics) + " failed: " + event->reason);
+        thermomaven::log_warn(
+            "mqtt", "subscription to " + join(event->topics) + " failed: " + event->reason);
         subscribe_missing(connection);
         break;
       default:

@@ -99,8 +99,9 @@ class ChunkPipeline {
         }
         if (status == CaptureReader::Status::TooLong) {
           ++chunk->counts.lines;
-          ++chunk->counts.rejected["too_large"];
-          chunk->rejected.push_back({reader.line_number(), "too_large", "line longer than 1 MiB"});
+          ++chunk->counts.rejected[RejectReason::TooLarge];
+          chunk->rejected.push_back(
+              {reader.line_number(), RejectReason::TooLarge, "line longer than 1 MiB"});
           continue;
         }
         chunk->lines.emplace_back(chunk->data.size(), line.size());
@@ -151,8 +152,8 @@ class ChunkPipeline {
         ++chunk.message_count;
         continue;
       }
-      ++chunk.counts.rejected[error.reason];
-      rejected.push_back({chunk.line_numbers[i], error.reason, error.detail});
+      ++chunk.counts.rejected[*error.reason];
+      rejected.push_back({chunk.line_numbers[i], *error.reason, error.detail});
     }
     // Merge with the reader's too-long lines so that reports stay in line order.
     if (!chunk.rejected.empty()) {

@@ -2,19 +2,11 @@
 // session and the logger's control socket alike.
 #include "thermomaven/collector/command_audit.hpp"
 
-#include <chrono>
-
 #include "thermomaven/core/log.hpp"
+#include "thermomaven/core/time.hpp"
 
 namespace thermomaven::collector {
-namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string audit_result(const client::CommandResult& result) {
   switch (result.outcome) {

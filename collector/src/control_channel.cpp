@@ -22,7 +22,7 @@
 #include <system_error>
 #include <thread>
 
-#include "thermomaven/client/cloud_api.hpp"
+#include "thermomaven/core/json_text.hpp"
 #include "thermomaven/core/log.hpp"
 
 namespace thermomaven::collector {
@@ -118,8 +118,6 @@ bool write_all(int fd, const std::string& text, Clock::time_point deadline) {
 }
 
 // ---- JSON ------------------------------------------------------------------
-
-std::string json_quoted(std::string_view text) { return "\"" + client::json_escape(text) + "\""; }
 
 template <typename T>
 std::string optional_number(const std::optional<T>& value) {

@@ -26,7 +26,7 @@ bool Ingestor::parse_line(std::string_view line, std::size_t capacity, std::int6
     return false;
   }
   if (parser_.parse_line(line, capacity, receive_ms, out, error)) return true;
-  ++stats_.rejected[error.reason];
+  ++stats_.rejected[*error.reason];
   return false;
 }
 
@@ -40,14 +40,14 @@ const Message* Ingestor::ingest_line(std::string_view line, std::size_t capacity
 const Message* Ingestor::ingest_payload(std::string_view topic, std::string_view payload,
                                         std::int64_t receive_ms, ParseError& error) {
   if (!parser_.parse_payload(topic, payload, receive_ms, message_, error)) {
-    ++stats_.rejected[error.reason];
+    ++stats_.rejected[*error.reason];
     return nullptr;
   }
   store(message_);
   return &message_;
 }
 
-void Ingestor::count_rejected_line(const std::string& reason) {
+void Ingestor::count_rejected_line(RejectReason reason) {
   ++stats_.lines;
   ++stats_.rejected[reason];
 }
@@ -75,7 +75,7 @@ void Ingestor::store(const Message& message) {
     case MessageKind::Unknown:
       break;
   }
-  ++stats_.messages[kind_name(message.kind)];
+  ++stats_.messages[message.kind];
 }
 
 }  // namespace thermomaven::collector

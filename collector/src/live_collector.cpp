@@ -13,14 +13,16 @@
 #include <thread>
 
 #include "message_queue.hpp"
+#include "status_counters.hpp"
 #include "storage_retry.hpp"
 #include "thermomaven/client.hpp"
+#include "thermomaven/client/state_dir.hpp"
 #include "thermomaven/collector/command_audit.hpp"
 #include "thermomaven/collector/control_channel.hpp"
 #include "thermomaven/collector/ingestor.hpp"
-#include "thermomaven/core/log.hpp"
-#include "thermomaven/client/state_dir.hpp"
 #include "thermomaven/command_tracker.hpp"
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/storage/command_log.hpp"
 #include "thermomaven/storage/database.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
@@ -33,11 +35,6 @@ using client::StateDir;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // What the collector says about itself; written to the database by the writer.
 struct StatusBoard {
@@ -314,20 +311,20 @@ CollectorStatus LiveCollector::Impl::status_snapshot(const Ingestor& ingestor) {
     s.mqtt_reconnects = status_.reconnects;
     s.cert_expiry_s = status_.cert_expiry_s;
     s.last_error = status_.last_error;
-    s.counters[{"logins", ""}] = status_.logins;
-    s.counters[{"cert_applies", ""}] = status_.cert_applies;
-    s.counters[{"subscribe_refused", ""}] = status_.subscribe_refused;
-    s.counters[{"connect_failures", ""}] = status_.connect_failures;
+    s.counters.logins = status_.logins;
+    s.counters.cert_applies = status_.cert_applies;
+    s.counters.subscribe_refused = status_.subscribe_refused;
+    s.counters.connect_failures = status_.connect_failures;
     status_.dirty = false;
   }
   const IngestStats& stats = ingestor.stats();
   for (const auto& [kind, count] : stats.messages)
-    s.counters[{"messages", kind}] = static_cast<std::int64_t>(count);
+    message_counter(s.counters, kind) = static_cast<std::int64_t>(count);
   for (const auto& [reason, count] : stats.rejected)
-    s.counters[{"rejected", reason}] = static_cast<std::int64_t>(count);
-  s.counters[{"readings_stored", ""}] = static_cast<std::int64_t>(stats.readings_stored);
-  s.counters[{"readings_duplicate", ""}] = static_cast<std::int64_t>(stats.readings_duplicate);
-  s.counters[{"dropped", "queue_full"}] = static_cast<std::int64_t>(queue_.dropped());
+    rejected_counter(s.counters, reason) = static_cast<std::int64_t>(count);
+  s.counters.readings_stored = static_cast<std::int64_t>(stats.readings_stored);
+  s.counters.readings_duplicate = static_cast<std::int64_t>(stats.readings_duplicate);
+  s.counters.dropped.queue_full = static_cast<std::int64_t>(queue_.dropped());
   return s;
 }
 
@@ -354,7 +351,7 @@ void LiveCollector::Impl::ingest(const ReceivedMessage& message, Ingestor& inges
   if (again) return;
   if (!parsed) {
     log_warn("ingest", "rejected a message on " + message.topic.substr(0, 200) + " (" +
-                           error.reason + "): " + error.detail.substr(0, 200));
+                           std::string(error.reason_name()) + "): " + error.detail.substr(0, 200));
     return;
   }
   switch (parsed->kind) {

@@ -14,10 +14,11 @@
 #include <vector>
 
 #include "message_queue.hpp"
-#include "thermomaven/core/backoff.hpp"
+#include "status_counters.hpp"
 #include "thermomaven/collector/ingestor.hpp"
-#include "thermomaven/storage/database.hpp"
+#include "thermomaven/core/backoff.hpp"
 #include "thermomaven/core/records.hpp"
+#include "thermomaven/storage/database.hpp"
 
 namespace thermomaven::collector {
 
@@ -91,7 +92,7 @@ class StorageRetry {
   // and counted. Returns the line to log.
   std::string give_up(const storage::StorageError& e, std::size_t lost, const IngestStats& after,
                       const IngestStats& before) {
-    ++errors_[storage::StorageError::kind_name(e.kind)];
+    ++errors_[e.kind];
     add_difference(after, before, counted_twice_);
     dropped_ += lost;
     return "storage: cannot write " + db_path_ + " (" + describe(e.kind) + "): " + e.what() + "; " +
@@ -103,7 +104,7 @@ class StorageRetry {
   // starts (or its kind changes), else "".
   std::string failed(const storage::StorageError& e, std::size_t kept, const IngestStats& after,
                      const IngestStats& before) {
-    ++errors_[storage::StorageError::kind_name(e.kind)];
+    ++errors_[e.kind];
     add_difference(after, before, counted_twice_);
     const auto now = Clock::now();
     const auto retry_at = now + std::chrono::milliseconds(backoff_.next_delay_ms());
@@ -139,16 +140,17 @@ class StorageRetry {
   // Puts the storage counters in `status` and counts each message once,
   // whatever the failed writes before counted.
   void add_counters(CollectorStatus& status, const IngestStats& stats) const {
+    CollectorCounters& c = status.counters;
     for (const auto& [kind, count] : stats.messages)
-      status.counters[{"messages", kind}] = once(count, counted_twice_.messages, kind);
+      message_counter(c, kind) = once(count, counted_twice_.messages, kind);
     for (const auto& [reason, count] : stats.rejected)
-      status.counters[{"rejected", reason}] = once(count, counted_twice_.rejected, reason);
-    status.counters[{"readings_stored", ""}] =
+      rejected_counter(c, reason) = once(count, counted_twice_.rejected, reason);
+    c.readings_stored =
         static_cast<std::int64_t>(stats.readings_stored - counted_twice_.readings_stored);
-    status.counters[{"readings_duplicate", ""}] =
+    c.readings_duplicate =
         static_cast<std::int64_t>(stats.readings_duplicate - counted_twice_.readings_duplicate);
-    status.counters[{"dropped", "storage_error"}] = static_cast<std::int64_t>(dropped_);
-    for (const auto& [kind, count] : errors_) status.counters[{"storage_errors", kind}] = count;
+    c.dropped.storage_error = static_cast<std::int64_t>(dropped_);
+    for (const auto& [kind, count] : errors_) storage_error_counter(c, kind) = count;
   }
 
  private:
@@ -191,8 +193,9 @@ class StorageRetry {
     total.readings_duplicate += after.readings_duplicate - before.readings_duplicate;
   }
 
-  static std::int64_t once(std::uint64_t count, const std::map<std::string, std::uint64_t>& twice,
-                           const std::string& key) {
+  template <typename Key>
+  static std::int64_t once(std::uint64_t count, const std::map<Key, std::uint64_t>& twice,
+                           Key key) {
     const auto it = twice.find(key);
     return static_cast<std::int64_t>(count - (it == twice.end() ? 0 : it->second));
   }
@@ -200,9 +203,9 @@ class StorageRetry {
   std::string db_path_;
   Backoff backoff_;
   std::optional<Episode> episode_;
-  std::map<std::string, std::int64_t> errors_;  // failed writes, by kind
-  std::uint64_t dropped_ = 0;                   // messages beyond the bound
-  IngestStats counted_twice_;                   // by failed writes, taken off the totals
+  std::map<Kind, std::int64_t> errors_;  // failed writes, by kind
+  std::uint64_t dropped_ = 0;            // messages beyond the bound
+  IngestStats counted_twice_;            // by failed writes, taken off the totals
   std::string last_error_;
 };
 

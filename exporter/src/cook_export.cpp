@@ -3,9 +3,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 #include "thermomaven/core/forecast.hpp"
+#include "thermomaven/core/json_text.hpp"
+#include "thermomaven/core/time.hpp"
 
 namespace thermomaven::exporter {
 namespace {
@@ -80,17 +81,6 @@ std::size_t display_width(std::string_view s) {
 
 }  // namespace
 
-std::string iso8601_utc(std::int64_t epoch_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000 - (epoch_ms % 1000 < 0));
-  const int millis = static_cast<int>(((epoch_ms % 1000) + 1000) % 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buf;
-}
-
 std::string cook_status(const storage::CookSession& cook, std::int64_t now_ms,
                         std::int64_t gap_ms) {
   if (!cook.end_reason.empty()) return cook.end_reason;
@@ -129,7 +119,7 @@ void write_cook_csv(storage::CookReader& reader, const storage::CookSession& coo
       row += ',';
     };
     row.clear();
-    row += iso8601_utc(r.time_ms);
+    append_utc(row, r.time_ms, UtcStyle::Millis);
     row += ',';
     append_number(row, v.elapsed_s);
     row += ',';
@@ -157,7 +147,7 @@ void write_cook_csv(storage::CookReader& reader, const storage::CookSession& coo
       if (f.predicted_done_ms) {
         if (*f.predicted_done_ms != predicted_ms) {  // it changes once per 30 s sample
           predicted_ms = *f.predicted_done_ms;
-          predicted_cell = iso8601_utc(predicted_ms);
+          predicted_cell = format_utc(predicted_ms, UtcStyle::Millis);
         }
         row += predicted_cell;
       }
@@ -171,54 +161,22 @@ void write_cook_csv(storage::CookReader& reader, const storage::CookSession& coo
   });
 }
 
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string cook_json(const storage::CookSession& c, std::int64_t now_ms, std::int64_t gap_ms) {
-  auto text_or_null = [](const std::string& s) { return s.empty() ? "null" : json_string(s); };
-  std::string out = "{\"cook_uuid\": " + json_string(c.cook_uuid);
-  out += ", \"device_id\": " + json_string(c.device_id);
+  auto text_or_null = [](const std::string& s) { return s.empty() ? "null" : json_quoted(s); };
+  std::string out = "{\"cook_uuid\": " + json_quoted(c.cook_uuid);
+  out += ", \"device_id\": " + json_quoted(c.device_id);
   out += ", \"device_name\": " + text_or_null(c.device_name);
   out += ", \"model\": " + text_or_null(c.model);
   out += ", \"probe\": " + std::to_string(c.probe);
-  out += ", \"started_at\": " + json_string(iso8601_utc(c.first_ms));
-  out += ", \"ended_at\": " + json_string(iso8601_utc(c.last_ms));
+  out += ", \"started_at\": " + json_quoted(format_utc(c.first_ms, UtcStyle::Millis));
+  out += ", \"ended_at\": " + json_quoted(format_utc(c.last_ms, UtcStyle::Millis));
   out += ", \"readings\": " + std::to_string(c.readings);
   out += ", \"max_temperature_c\": " + json_number_or_null(c.max_tenths, c.unit);
   out += ", \"target_temperature_c\": " + json_number_or_null(c.target_tenths, c.unit);
-  out += ", \"notes\": " + (c.notes ? json_string(*c.notes) : std::string("null"));
+  out += ", \"notes\": " + (c.notes ? json_quoted(*c.notes) : std::string("null"));
   out += ", \"mode\": " + text_or_null(c.mode);
   out += ", \"unit\": \"" + std::string(1, unit_letter(c.unit)) + "\"";
-  out += ", \"status\": " + json_string(cook_status(c, now_ms, gap_ms));
+  out += ", \"status\": " + json_quoted(cook_status(c, now_ms, gap_ms));
   return out + "}";
 }
 
@@ -250,7 +208,8 @@ std::string cooks_table(const std::vector<storage::CookSession>& cooks, std::int
     std::string notes = c.notes.value_or("");
     for (char& ch : notes)
       if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';  // one row per cook
-    rows.push_back({iso8601_utc(c.first_ms).substr(0, 19), iso8601_utc(c.last_ms).substr(0, 19),
+    rows.push_back({format_utc(c.first_ms, UtcStyle::Millis).substr(0, 19),
+                    format_utc(c.last_ms, UtcStyle::Millis).substr(0, 19),
                     c.device_name.empty() ? c.device_id : c.device_name, std::to_string(c.probe),
                     std::to_string(c.readings), degrees(c.max_tenths, c.unit),
                     degrees(c.target_tenths, c.unit), cook_status(c, now_ms, gap_ms), notes,

@@ -3,7 +3,6 @@
 #include <civetweb.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <sstream>
@@ -13,6 +12,9 @@
 
 #include "api.hpp"
 #include "events.hpp"
+#include "thermomaven/core/json_text.hpp"
+#include "thermomaven/core/numbers.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/exporter/cook_export.hpp"
 #include "thermomaven/exporter/metrics.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
@@ -21,11 +23,6 @@
 
 namespace thermomaven::exporter {
 namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // civetweb keeps global state (its TLS setup, timers) that must be set up
 // once per process before the first server starts.
@@ -133,13 +130,13 @@ bool plausible_cook_id(std::string_view id) {
 }
 
 std::string status_json(const CollectorStatus& c) {
-  std::string out = "{\"state\": " + json_string(c.state);
+  std::string out = "{\"state\": " + json_quoted(c.state);
   out += ", \"mqtt_connected\": ";
   out += c.mqtt_connected ? "true" : "false";
   out += ", \"mqtt_reconnects\": " + std::to_string(c.mqtt_reconnects);
-  out += ", \"updated_at\": " + json_string(iso8601_utc(c.updated_ms));
+  out += ", \"updated_at\": " + json_quoted(format_utc(c.updated_ms, UtcStyle::Millis));
   out += ", \"last_error\": " +
-         (c.last_error.empty() ? std::string("null") : json_string(c.last_error));
+         (c.last_error.empty() ? std::string("null") : json_quoted(c.last_error));
   return out + "}";
 }
 
@@ -223,17 +220,14 @@ class HttpServer::Impl {
     const std::size_t colon = options_.listen.rfind(':');
     const std::string host =
         colon == std::string::npos ? "0.0.0.0" : options_.listen.substr(0, colon);
-    int port = -1;
+    const auto port = parse_int64_in(
+        options_.listen.substr(colon == std::string::npos ? 0 : colon + 1), 0, 65535);
     try {
-      port = std::stoi(options_.listen.substr(colon == std::string::npos ? 0 : colon + 1));
-    } catch (const std::exception&) {
-    }
-    try {
-      if (port < 0 || port > 65535)
+      if (!port)
         throw std::runtime_error("cannot listen on " + options_.listen + ": not HOST:PORT");
       front_ = std::make_unique<tls::TlsFront>(*options_.web_config->tls, port_);
       relaying_front_ = front_.get();
-      port_ = front_->listen(port, host);
+      port_ = front_->listen(static_cast<int>(*port), host);
     } catch (...) {
       relaying_front_ = nullptr;
       front_.reset();
@@ -441,7 +435,7 @@ class HttpServer::Impl {
       Response r;
       r.content_type = "text/csv; charset=utf-8";
       r.body = std::move(csv).str();
-      const std::string day = iso8601_utc(cook->first_ms).substr(0, 10);
+      const std::string day = format_utc(cook->first_ms, UtcStyle::Millis).substr(0, 10);
       r.headers.emplace_back("Content-Disposition", "attachment; filename=\"thermomaven-" + day +
                                                         "-probe" + std::to_string(cook->probe) +
                                                         "-" + cook->cook_uuid + ".csv\"");
@@ -459,7 +453,7 @@ class HttpServer::Impl {
         return json(200, body + "}\n");
       });
     } catch (const std::exception& e) {
-      return json(503, "{\"status\": \"unavailable\", \"error\": " + json_string(e.what()) + "}\n");
+      return json(503, "{\"status\": \"unavailable\", \"error\": " + json_quoted(e.what()) + "}\n");
     }
   }
 

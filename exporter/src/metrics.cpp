@@ -272,35 +272,44 @@ void add_device(Scrape& s, const storage::DeviceSnapshot& d, std::int64_t now_ms
   for (const auto& probe : d.probes) add_probe(s, labels, d.unit, probe);
 }
 
-// The collector's counter names (CollectorStatus::counters) and the metric
-// each becomes; `label` names the metric label its second key goes to.
-struct CounterMapping {
-  const char* counter;
+// The metric each group of the collector's counters becomes, and the metric
+// label its counters' labels go to (nullptr: the group has no label).
+struct CounterMetric {
   Family family;
-  const char* label;  // nullptr: the counter has no label
+  const char* label;
 };
 
-constexpr CounterMapping kCounters[] = {
-    {"messages", kMessages, "kind"},
-    {"rejected", kRejected, "reason"},
-    {"readings_stored", kReadingsStored, nullptr},
-    {"readings_duplicate", kReadingsDuplicate, nullptr},
-    {"dropped", kDropped, "reason"},
-    {"logins", kLogins, nullptr},
-    {"cert_applies", kCertApplies, nullptr},
-    {"connect_failures", kConnectFailures, nullptr},
-    {"subscribe_refused", kSubscribeRefused, nullptr},
-    {"storage_errors", kStorageErrors, "kind"},
-};
+CounterMetric counter_metric(CounterGroup group) {
+  switch (group) {
+    case CounterGroup::Messages:
+      return {kMessages, "kind"};
+    case CounterGroup::Rejected:
+      return {kRejected, "reason"};
+    case CounterGroup::ReadingsStored:
+      return {kReadingsStored, nullptr};
+    case CounterGroup::ReadingsDuplicate:
+      return {kReadingsDuplicate, nullptr};
+    case CounterGroup::Dropped:
+      return {kDropped, "reason"};
+    case CounterGroup::Logins:
+      return {kLogins, nullptr};
+    case CounterGroup::CertApplies:
+      return {kCertApplies, nullptr};
+    case CounterGroup::ConnectFailures:
+      return {kConnectFailures, nullptr};
+    case CounterGroup::SubscribeRefused:
+      return {kSubscribeRefused, nullptr};
+    case CounterGroup::StorageErrors:
+      break;
+  }
+  return {kStorageErrors, "kind"};
+}
 
 void add_collector(Scrape& s, const CollectorStatus& c) {
-  for (const auto& [key, value] : c.counters) {
-    const auto& [name, label] = key;
-    for (const CounterMapping& m : kCounters) {
-      if (name != m.counter) continue;
-      s.add(m.family, m.label ? Labels{{m.label, label}} : Labels{}, static_cast<double>(value));
-      break;
-    }
+  for (const CounterField& field : kCounterFields) {
+    const CounterMetric m = counter_metric(field.group);
+    s.add(m.family, m.label ? Labels{{m.label, field.label}} : Labels{},
+          static_cast<double>(counter_value(c.counters, field)));
   }
   s.add(kMqttConnected, {}, c.mqtt_connected ? 1 : 0);
   s.add(kMqttReconnects, {}, static_cast<double>(c.mqtt_reconnects));

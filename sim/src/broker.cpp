@@ -15,7 +15,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "thermomaven/sim/log.hpp"
+#include "thermomaven/core/log.hpp"
 #include "thermomaven/sim/pki.hpp"
 
 namespace thermomaven::sim {
@@ -143,8 +143,8 @@ void Broker::start(const std::string& cert_file, const std::string& key_file) {
   reader_ = std::thread([this, fd = fds[0]] { read_log(fd); });
   const bool up = changed_.wait_for(lock, 10s, [this] { return listening_ || log_closed_; });
   if (up && listening_) {
-    log_info("broker: mosquitto pid " + std::to_string(pid_) +
-             " listening on 127.0.0.1:" + std::to_string(port_));
+    log_info("sim", "broker: mosquitto pid " + std::to_string(pid_) +
+                        " listening on 127.0.0.1:" + std::to_string(port_));
     return;
   }
   const std::string why = last_line_.empty() ? "no output" : last_line_;
@@ -162,7 +162,7 @@ void Broker::stop() {
   std::lock_guard serial(lifecycle_);
   std::unique_lock lock(mutex_);
   if (pid_ > 0) {
-    log_info("broker: stopping mosquitto pid " + std::to_string(pid_));
+    log_info("sim", "broker: stopping mosquitto pid " + std::to_string(pid_));
     reap_locked(lock);
   }
   join_reader(lock);
@@ -190,14 +190,15 @@ void Broker::blackhole() {
                              std::strerror(saved));
   }
   blackhole_fd_ = fd;
-  log_info("broker: port " + std::to_string(port_) + " is a black hole (listens, never answers)");
+  log_info("sim",
+           "broker: port " + std::to_string(port_) + " is a black hole (listens, never answers)");
 }
 
 void Broker::end_blackhole_locked() {
   if (blackhole_fd_ < 0) return;
   ::close(blackhole_fd_);
   blackhole_fd_ = -1;
-  log_info("broker: black hole on port " + std::to_string(port_) + " closed");
+  log_info("sim", "broker: black hole on port " + std::to_string(port_) + " closed");
 }
 
 void Broker::reap_locked(std::unique_lock<std::mutex>& lock) {
@@ -253,7 +254,7 @@ void Broker::read_log(int fd) {
       const std::string line = pending.substr(0, newline);
       pending.erase(0, newline + 1);
       watch_subscribe_packet(line);
-      if (!is_packet_trace(line)) log_info("mosquitto: " + line);
+      if (!is_packet_trace(line)) log_info("sim", "mosquitto: " + line);
       // A subscribe line is "<client id> <qos> <topic>"; ids have no spaces.
       const auto first = line.find(' ');
       const auto second = first == std::string::npos ? first : line.find(' ', first + 1);

@@ -14,8 +14,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/sim/json_writer.hpp"
-#include "thermomaven/sim/log.hpp"
 #include "thermomaven/sim/signing.hpp"
 
 namespace thermomaven::sim {
@@ -61,11 +62,6 @@ void poke_port(int port) {
 std::string common_prefix(const std::string& a, const std::string& b) {
   const auto end = std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first;
   return std::string(a.begin(), end);
-}
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 bool all_digits(std::string_view s) {
@@ -128,7 +124,7 @@ int Cloud::listen(int port, const std::string& cert_and_key_file) {
                             "request_timeout_ms", "30000",       nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = [](const mg_connection*, const char* message) {
-    log_warn(std::string("http: ") + message);
+    log_warn("sim", std::string("http: ") + message);
     return 1;
   };
   server_ = mg_start(&callbacks, this, settings);
@@ -142,7 +138,7 @@ int Cloud::listen(int port, const std::string& cert_and_key_file) {
   tls::TlsServerConfig https;
   https.cert_file = https.key_file = cert_and_key_file;
   tls_ = std::make_unique<tls::TlsFront>(https, backend_port_,
-                                              [](std::string_view line) { log_error(line); });
+                                         [](std::string_view line) { log_error("sim", line); });
   const int https_port = tls_->listen(port);
   options_.base_url = "https://127.0.0.1:" + std::to_string(https_port);
   return https_port;
@@ -267,13 +263,13 @@ void Cloud::change_access(const std::string& commands) {
   // Mosquitto handles the command before it acknowledges the message, so
   // once publish() returns the change is in force.
   if (!admin_.publish("$CONTROL/dynamic-security/v1", commands))
-    log_warn("broker: could not change access control (broker unavailable)");
+    log_warn("sim", "broker: could not change access control (broker unavailable)");
 }
 
 void Cloud::refuse_oversized_subscribe(const std::string& client_id, int filters) {
-  log_warn("broker: " + client_id + " sent one SUBSCRIBE with " + std::to_string(filters) +
-           " topic filters; AWS IoT accepts at most " +
-           std::to_string(Broker::kMaxFiltersPerSubscribe) + ": disconnecting it");
+  log_warn("sim", "broker: " + client_id + " sent one SUBSCRIBE with " + std::to_string(filters) +
+                      " topic filters; AWS IoT accepts at most " +
+                      std::to_string(Broker::kMaxFiltersPerSubscribe) + ": disconnecting it");
   std::lock_guard lock(mutex_);
   ++oversized_subscribes_;
   if (stopping_) return;
@@ -302,7 +298,7 @@ int Cloud::on_request(mg_connection* conn, void* self) {
   try {
     reply = static_cast<Cloud*>(self)->handle(conn);
   } catch (const std::exception& e) {
-    log_error(std::string("https: request failed: ") + e.what());
+    log_error("sim", std::string("https: request failed: ") + e.what());
     reply = {500, "application/json", R"({"code":"500","msg":"internal error","data":null})"};
   }
   const char* reason = mg_get_response_code_text(conn, reply.http_status);
@@ -342,18 +338,18 @@ Cloud::Reply Cloud::handle(mg_connection* conn) {
     return {405, "application/json", envelope(405, "only POST is supported", "null")};
   const Faults f = faults();
   if (f.api_5xx) {
-    log_info("api: " + path + ": answering 503 (fault api_5xx)");
+    log_info("sim", "api: " + path + ": answering 503 (fault api_5xx)");
     return {503, "text/html",
             "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>\n"};
   }
   if (f.api_html) {
-    log_info("api: " + path + ": answering an HTML page (fault api_html)");
+    log_info("sim", "api: " + path + ": answering an HTML page (fault api_html)");
     return {200, "text/html",
             "<!DOCTYPE html><html><head><title>Maintenance</title></head>"
             "<body>We'll be back soon.</body></html>\n"};
   }
   if (f.api_slow) {
-    log_info("api: " + path + ": answering in 10 s (fault api_slow)");
+    log_info("sim", "api: " + path + ": answering in 10 s (fault api_slow)");
     if (!wait_or_stop(10)) return {503, "text/plain", "shutting down\n"};
   }
   return handle_api(conn, path.substr(1));  // "app/..." as in protocol.md
@@ -379,7 +375,8 @@ Cloud::Reply Cloud::handle_api(mg_connection* conn, const std::string& path) {
   if (!code.empty()) {
     std::lock_guard lock(mutex_);
     ++rejected_;
-    log_warn("api: " + path + " refused with code " + code + ": " + rejected.body.substr(0, 200));
+    log_warn("sim",
+             "api: " + path + " refused with code " + code + ": " + rejected.body.substr(0, 200));
     return rejected;
   }
   if (path == "app/account/login") return login(*body, mg_get_header(conn, "x-region"));
@@ -388,12 +385,13 @@ Cloud::Reply Cloud::handle_api(mg_connection* conn, const std::string& path) {
     const char* token = mg_get_header(conn, "x-token");
     if (!tokens_.count(token)) {
       ++rejected_;
-      log_warn("api: " + path + " refused with HTTP 401, code 4001: token invalid or expired");
+      log_warn("sim",
+               "api: " + path + " refused with HTTP 401, code 4001: token invalid or expired");
       // protocol.md: a token error may come with a non-200 status.
       return {401, "application/json", envelope(kTokenInvalid, "token invalid or expired", "null")};
     }
   }
-  log_info("api: " + path);
+  log_info("sim", "api: " + path);
   if (path == "app/account/logout") {
     std::lock_guard lock(mutex_);
     tokens_.erase(mg_get_header(conn, "x-token"));
@@ -452,28 +450,28 @@ Cloud::Reply Cloud::login(const std::string& body, const std::string& region) {
   std::lock_guard lock(mutex_);
   if (lower(std::string(name)) != lower(options_.email)) {
     ++rejected_;
-    log_warn("api: login refused with code 1004: unknown account");
+    log_warn("sim", "api: login refused with code 1004: unknown account");
     return {200, "application/json", envelope(kUnknownAccount, "account does not exist", "null")};
   }
   // One region's cloud does not hold another region's accounts; the
   // simulator serves every region and says which one the account is in.
   if (region != options_.region) {
     ++rejected_;
-    log_warn("api: login refused with code 1005: x-region " + region + ", account in " +
-             options_.region);
+    log_warn("sim", "api: login refused with code 1005: x-region " + region + ", account in " +
+                        options_.region);
     return {200, "application/json",
             envelope(kWrongRegion, "account belongs to region " + options_.region, "null")};
   }
   if (lower(std::string(password)) != md5_hex(options_.password)) {
     ++rejected_;
-    log_warn("api: login refused with code 1003: wrong password");
+    log_warn("sim", "api: login refused with code 1003: wrong password");
     return {200, "application/json", envelope(kWrongPassword, "password error", "null")};
   }
   const std::string token = random_hex(40);
   tokens_.insert(token);
   ++logins_;
-  log_info("api: app/account/login: " + options_.email + " logged in (login " +
-           std::to_string(logins_) + ")");
+  log_info("sim", "api: app/account/login: " + options_.email + " logged in (login " +
+                      std::to_string(logins_) + ")");
   JsonWriter j;
   j.begin_object()
       .field("token", token)
@@ -518,7 +516,7 @@ Cloud::Reply Cloud::set_unit(const std::string& to) {
     options_.unit = to[0];
   }
   fleet_.set_unit(to[0]);
-  log_info("control: the account's temperature unit is now " + to);
+  log_info("sim", "control: the account's temperature unit is now " + to);
   return {200, "application/json", R"({"ok":true})"};
 }
 
@@ -532,7 +530,7 @@ Cloud::Reply Cloud::device_list(const std::string& path, const std::string& body
     ++device_list_calls_;
     if (!blank) ++device_list_bodies_;
   }
-  if (!blank) log_warn("api: " + path + " called with a body; the known clients send none");
+  if (!blank) log_warn("sim", "api: " + path + " called with a body; the known clients send none");
   fleet_.publish_device_list();
   if (path == "app/device/share/shared/device/list")
     return {200, "application/json", envelope(0, "success", "[]")};
@@ -588,10 +586,11 @@ Cloud::Reply Cloud::apply_for_certificate(const std::string& device_sn) {
   commands.begin_array().begin_object().field("rolename", "logger").end_object().end_array();
   commands.end_object().end_array().end_object();
   change_access(commands.str());
-  log_info("api: app/mqtt/cert/apply: issued " + client_id + " (" +
-           (options_.legacy_p12 ? "legacy" : "modern") + " keystore" +
-           (f.bad_md5 ? ", wrong p12Md5 (fault bad_md5)" : "") +
-           (f.bad_p12_password ? ", wrong p12Password (fault bad_p12_password)" : "") + ")");
+  log_info("sim", "api: app/mqtt/cert/apply: issued " + client_id + " (" +
+                      (options_.legacy_p12 ? "legacy" : "modern") + " keystore" +
+                      (f.bad_md5 ? ", wrong p12Md5 (fault bad_md5)" : "") +
+                      (f.bad_p12_password ? ", wrong p12Password (fault bad_p12_password)" : "") +
+                      ")");
   JsonWriter j;
   j.begin_object()
       .field("p12Url", options_.base_url + "/sim/p12/" + file)
@@ -648,7 +647,7 @@ Cloud::Reply Cloud::handle_control(mg_connection* conn, const std::string& path,
     std::lock_guard lock(mutex_);
     auto it = keystores_.find(path.substr(4));
     if (it == keystores_.end()) return {404, "text/plain", "no such keystore\n"};
-    log_info("https: keystore " + path.substr(4) + " downloaded");
+    log_info("sim", "https: keystore " + path.substr(4) + " downloaded");
     return {200, "application/x-pkcs12", std::string(it->second.begin(), it->second.end())};
   }
   if (path == "status" && method == "GET") return status();
@@ -656,7 +655,7 @@ Cloud::Reply Cloud::handle_control(mg_connection* conn, const std::string& path,
   const std::string ok = R"({"ok":true})";
   if (path == "expire-tokens") {
     std::lock_guard lock(mutex_);
-    log_info("control: " + std::to_string(tokens_.size()) + " tokens expired");
+    log_info("sim", "control: " + std::to_string(tokens_.size()) + " tokens expired");
     tokens_.clear();
     return {200, "application/json", ok};
   }
@@ -676,12 +675,12 @@ Cloud::Reply Cloud::handle_control(mg_connection* conn, const std::string& path,
   if (path == "unit") return set_unit(query_value(conn, "to"));
   if (path == "devices/pause") {
     fleet_.pause();
-    log_info("control: devices paused");
+    log_info("sim", "control: devices paused");
     return {200, "application/json", ok};
   }
   if (path == "devices/resume") {
     fleet_.resume();
-    log_info("control: devices resumed");
+    log_info("sim", "control: devices resumed");
     return {200, "application/json", ok};
   }
   if (path.starts_with("probe/")) return move_probe(conn, path.substr(6));
@@ -695,7 +694,7 @@ Cloud::Reply Cloud::handle_control(mg_connection* conn, const std::string& path,
     const DeviceSummary d = fleet_.add_device(model);
     allow_device_topic(d.topic);
     fleet_.publish_device_list();
-    log_info("control: added device " + d.id + " (" + d.model + ")");
+    log_info("sim", "control: added device " + d.id + " (" + d.model + ")");
     JsonWriter j;
     j.begin_object().field("deviceId", d.id).field("topic", d.topic).end_object();
     return {200, "application/json", j.str()};
@@ -721,7 +720,7 @@ Cloud::Reply Cloud::move_probe(mg_connection* conn, const std::string& where) {
     return {400, "text/plain", "probe must be 1 to 4\n"};
   if (!fleet_.move_probe(device, probe[0] - '0', place))
     return {404, "text/plain", "no probe " + probe + " on device '" + device + "'\n"};
-  log_info("control: probe " + probe + " of " + device + " " + where);
+  log_info("sim", "control: probe " + probe + " of " + device + " " + where);
   return {200, "application/json", R"({"ok":true})"};
 }
 
@@ -763,7 +762,7 @@ Cloud::Reply Cloud::set_fault(const std::string& name, bool on) {
       return {400, "text/plain", "unknown fault '" + name + "'\n"};
     }
   }
-  log_info("control: fault " + name + (on ? " on" : " off"));
+  log_info("sim", "control: fault " + name + (on ? " on" : " off"));
   if (name == "devices_offline") fleet_.set_all_offline(on);
   if (name == "probes_docked") fleet_.set_probes_docked(on);
   if (name == "seconds_only_times") fleet_.set_seconds_only_times(on);

@@ -3,19 +3,13 @@
 #include <algorithm>
 #include <chrono>
 
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/sim/json_writer.hpp"
-#include "thermomaven/sim/log.hpp"
 #include "thermomaven/sim/signing.hpp"
 
 namespace thermomaven::sim {
-namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Fleet::Fleet(FleetOptions options, Publisher& publisher)
     : options_(std::move(options)), publisher_(publisher) {
@@ -127,6 +121,16 @@ void Fleet::device_id_field(JsonWriter& j, const SimDevice& d) const {
     j.field("deviceId", d.id());
 }
 
+void Fleet::end_device_message(JsonWriter& j, const SimDevice& d) const {
+  device_id_field(j, d);
+  j.field("deviceType", "thermometer")
+      .field("deviceModel", d.model())
+      .field("userId", "")
+      .field("appVersion", "10")
+      .field("controlBoardVersion", "10")
+      .end_object();
+}
+
 bool Fleet::command(const std::string& device_id, const std::string& cmd_id,
                     const DeviceCommand& command, bool send_receipt) {
   {
@@ -137,9 +141,10 @@ bool Fleet::command(const std::string& device_id, const std::string& cmd_id,
     SimDevice& d = *it->device;
     std::string what;
     const int cmd_error = d.apply(command, what);
-    log_info("fleet: " + d.id() + " " + what +
-             (cmd_error ? ": refused, cmdError " + std::to_string(cmd_error) : ": accepted") +
-             (send_receipt ? "" : " (receipt dropped)"));
+    log_info("sim",
+             "fleet: " + d.id() + " " + what +
+                 (cmd_error ? ": refused, cmdError " + std::to_string(cmd_error) : ": accepted") +
+                 (send_receipt ? "" : " (receipt dropped)"));
     if (!send_receipt) return true;
     const std::int64_t now = now_ms();
     JsonWriter j;
@@ -159,13 +164,7 @@ bool Fleet::command(const std::string& device_id, const std::string& cmd_id,
         .field("serverTimeSecond", now / 1000)
         .field("deviceTime", now - 150)
         .field("deviceTimeSecond", (now - 150) / 1000);
-    device_id_field(j, d);
-    j.field("deviceType", "thermometer")
-        .field("deviceModel", d.model())
-        .field("userId", "")
-        .field("appVersion", "10")
-        .field("controlBoardVersion", "10")
-        .end_object();
+    end_device_message(j, d);
     queued_.push_back({d.topic(), j.take()});
   }
   wake_.notify_all();
@@ -244,13 +243,7 @@ std::string Fleet::report_envelope_locked(const SimDevice& d, const std::string&
   j.field("serverTimeSecond", now / 1000);
   if (!seconds_only_times_) j.field("deviceTime", device_time);
   j.field("deviceTimeSecond", device_time / 1000);
-  device_id_field(j, d);
-  j.field("deviceType", "thermometer")
-      .field("deviceModel", d.model())
-      .field("userId", "")
-      .field("appVersion", "10")
-      .field("controlBoardVersion", "10")
-      .end_object();
+  end_device_message(j, d);
   return j.take();
 }
 
@@ -282,8 +275,8 @@ void Fleet::run() {
       if (!reporting_) {
         reporting_ = true;
         schedule_locked(now);
-        log_info("fleet: a logger is listening; " + std::to_string(slots_.size()) +
-                 " devices start reporting");
+        log_info("sim", "fleet: a logger is listening; " + std::to_string(slots_.size()) +
+                            " devices start reporting");
       }
     }
     if (reporting_ && !paused_) {

@@ -16,11 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/core/numbers.hpp"
+#include "thermomaven/core/stop_signals.hpp"
 #include "thermomaven/sim/broker.hpp"
 #include "thermomaven/sim/cloud.hpp"
 #include "thermomaven/sim/fleet.hpp"
 #include "thermomaven/sim/json_writer.hpp"
-#include "thermomaven/sim/log.hpp"
 #include "thermomaven/sim/pki.hpp"
 #include "thermomaven/sim/publisher.hpp"
 #include "thermomaven/sim/signing.hpp"
@@ -65,12 +67,7 @@ struct Options {
 
 long long parse_number(const std::string& flag, const std::string& text, long long lo,
                        long long hi) {
-  try {
-    std::size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v >= lo && v <= hi) return v;
-  } catch (const std::exception&) {
-  }
+  if (const auto v = parse_int64_in(text, lo, hi)) return *v;
   throw UsageError(flag + " must be a whole number from " + std::to_string(lo) + " to " +
                    std::to_string(hi) + ", not '" + text + "'");
 }
@@ -308,22 +305,17 @@ int run(const Options& o) {
       .field("seed", static_cast<std::int64_t>(o.seed))
       .end_object();
   write_atomically(dir + "/sim.json", info.str() + "\n");
-  log_info("ready: api " + api_url + ", mqtt 127.0.0.1:" + std::to_string(mqtt_port) + ", " +
-           std::to_string(o.devices) + " devices, seed " + std::to_string(o.seed) + "; see " + dir +
-           "/sim.json");
+  log_info("sim", "ready: api " + api_url + ", mqtt 127.0.0.1:" + std::to_string(mqtt_port) + ", " +
+                      std::to_string(o.devices) + " devices, seed " + std::to_string(o.seed) +
+                      "; see " + dir + "/sim.json");
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  log_info(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+  const int signal_number = wait_for_stop_signal();
+  log_info("sim", std::string("stopping on ") + stop_signal_name(signal_number));
   cloud.stop();
   fleet.stop();
   publisher.disconnect();
   broker.stop();
-  log_info("stopped; " + std::to_string(publisher.published()) + " messages published");
+  log_info("sim", "stopped; " + std::to_string(publisher.published()) + " messages published");
   return 0;
 }
 
@@ -333,12 +325,8 @@ int run(const Options& o) {
 int main(int argc, char** argv) {
   using namespace thermomaven::sim;
   // Block the stop signals before any thread starts, so that every thread
-  // inherits the mask and only sigwait() in run() receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // inherits the mask and only wait_for_stop_signal() in run() receives them.
+  thermomaven::block_stop_signals();
   signal(SIGPIPE, SIG_IGN);
   Options options;
   try {
@@ -353,7 +341,7 @@ int main(int argc, char** argv) {
     mg_exit_library();
     return rc;
   } catch (const std::exception& e) {
-    log_error(e.what());
+    thermomaven::log_error("sim", e.what());
     return 1;
   }
 }

@@ -5,18 +5,12 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "thermomaven/core/log.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/sim/json_writer.hpp"
-#include "thermomaven/sim/log.hpp"
 
 namespace thermomaven::sim {
-namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Publisher::Publisher(PublisherConfig config) : config_(std::move(config)) {
   if (!config_.capture_file.empty()) capture_ = std::fopen(config_.capture_file.c_str(), "ae");
@@ -83,13 +77,13 @@ bool Publisher::connect() {
   }
   const int rc = MQTTClient_connect(client_, &options);
   if (rc == MQTTCLIENT_SUCCESS) {
-    if (!was_available_) log_info("publisher: connected to the broker again");
+    if (!was_available_) log_info("sim", "publisher: connected to the broker again");
     was_available_ = true;
     return true;
   }
   if (was_available_)
-    log_warn("publisher: broker unavailable (" + std::string(MQTTClient_strerror(rc)) +
-             "); device messages are not published until it is back");
+    log_warn("sim", "publisher: broker unavailable (" + std::string(MQTTClient_strerror(rc)) +
+                        "); device messages are not published until it is back");
   was_available_ = false;
   return false;
 }
@@ -131,7 +125,7 @@ void Publisher::record(const std::string& topic, const std::string& payload) {
   // Flushed at once: tests read this file while the simulator runs.
   if (std::fwrite(text.data(), 1, text.size(), capture_) != text.size() ||
       std::fflush(capture_) != 0)
-    log_error("cannot append to " + config_.capture_file + ": " + std::strerror(errno));
+    log_error("sim", "cannot append to " + config_.capture_file + ": " + std::strerror(errno));
 }
 
 }  // namespace thermomaven::sim

@@ -2,16 +2,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "sqlite_bind.hpp"
+
 namespace thermomaven::storage {
 namespace {
-
-template <typename T>
-void bind_optional(SQLite::Statement& s, int index, const std::optional<T>& value) {
-  if (value)
-    s.bind(index, static_cast<std::int64_t>(*value));
-  else
-    s.bind(index);  // NULL
-}
 
 StorageError storage_error(const char* what, const SQLite::Exception& e) {
   return StorageError(std::string(what) + ": " + e.what());

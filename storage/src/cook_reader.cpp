@@ -153,10 +153,15 @@ std::optional<CollectorStatus> read_collector_status(SQLite::Database& db) {
   status.mqtt_reconnects = s.getColumn(4).getInt64();
   if (!s.getColumn(5).isNull()) status.cert_expiry_s = s.getColumn(5).getInt64();
   status.last_error = s.getColumn(6).getString();
-  SQLite::Statement counters(db, "SELECT name, label, value FROM collector_counters");
-  while (counters.executeStep())
-    status.counters[{counters.getColumn(0).getString(), counters.getColumn(1).getString()}] =
-        counters.getColumn(2).getInt64();
+  // A row no field names (written by another version) is left out.
+  SQLite::Statement counter(db,
+                            "SELECT value FROM collector_counters WHERE name = ? AND label = ?");
+  for (const CounterField& field : kCounterFields) {
+    counter.bind(1, counter_group_name(field.group));
+    counter.bind(2, field.label);
+    if (counter.executeStep()) field.member(status.counters) = counter.getColumn(0).getInt64();
+    counter.reset();
+  }
   return status;
 }
 

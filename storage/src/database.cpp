@@ -7,11 +7,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 
 #include "migrations.hpp"
+#include "thermomaven/core/time.hpp"
 
 namespace thermomaven::storage {
 namespace {
@@ -20,20 +20,16 @@ int read_user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();
 }
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-void apply_pending_migrations(SQLite::Database& db, int current) {
+// Applies the migrations after the file's version, up to `up_to`.
+void apply_pending_migrations(SQLite::Database& db, int up_to) {
   SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
-  // Re-read inside the write lock: another process may have migrated meanwhile.
-  current = read_user_version(db);
+  // Read inside the write lock: another process may have migrated meanwhile.
+  const int current = read_user_version(db);
   db.exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)");
   for (const Migration& m : migrations()) {
-    if (m.version <= current) continue;
+    if (m.version <= current || m.version > up_to) continue;
     try {
       db.exec(m.sql);
     } catch (const SQLite::Exception& e) {
@@ -113,6 +109,13 @@ const char* StorageError::kind_name(Kind kind) {
   return "other";
 }
 
+void apply_migrations_up_to(SQLite::Database& db, int version) {
+  if (version < 0 || version > Database::latest_schema_version())
+    throw StorageError("no schema version " + std::to_string(version) + " (the latest is " +
+                       std::to_string(Database::latest_schema_version()) + ")");
+  apply_pending_migrations(db, version);
+}
+
 int Database::latest_schema_version() {
   return migrations().empty() ? 0 : migrations().back().version;
 }
@@ -153,7 +156,7 @@ Database::Database(const std::string& path, OpenMode mode) : path_(path) {
     db_->exec("PRAGMA journal_mode = WAL");
     db_->exec("PRAGMA synchronous = NORMAL");
     db_->exec("PRAGMA foreign_keys = ON");
-    if (version < latest_schema_version()) apply_pending_migrations(*db_, version);
+    if (version < latest_schema_version()) apply_pending_migrations(*db_, latest_schema_version());
   } catch (const SQLite::Exception& e) {
     const auto kind = StorageError::kind_of_sqlite_code(e.getExtendedErrorCode());
     throw StorageError("database " + path + ": " + e.what() +

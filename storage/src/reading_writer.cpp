@@ -9,25 +9,11 @@
 #include <unordered_map>
 
 #include "report_codec.hpp"
+#include "sqlite_bind.hpp"
 #include "thermomaven/core/forecast.hpp"
 
 namespace thermomaven::storage {
 namespace {
-
-template <typename T>
-void bind_optional(SQLite::Statement& s, int index, const std::optional<T>& value) {
-  if (value)
-    s.bind(index, *value);
-  else
-    s.bind(index);  // NULL
-}
-
-void bind_text_or_null(SQLite::Statement& s, int index, const std::string& value) {
-  if (value.empty())
-    s.bind(index);
-  else
-    s.bind(index, value);
-}
 
 std::int32_t convert_tenths(std::int32_t tenths, TemperatureUnit from, TemperatureUnit to) {
   if (from == to) return tenths;
@@ -230,10 +216,10 @@ class ReadingWriter::Impl {
     bind_text_or_null(state, 7, status.last_error);
     state.exec();
     SQLite::Statement counter(sql_, "INSERT OR REPLACE INTO collector_counters VALUES (?, ?, ?)");
-    for (const auto& [key, value] : status.counters) {
-      counter.bind(1, key.first);
-      counter.bind(2, key.second);
-      counter.bind(3, value);
+    for (const CounterField& field : kCounterFields) {
+      counter.bind(1, counter_group_name(field.group));
+      counter.bind(2, field.label);
+      counter.bind(3, counter_value(status.counters, field));
       run(counter);
     }
   }

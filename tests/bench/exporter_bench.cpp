@@ -117,8 +117,8 @@ void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_
     status.updated_ms = now_ms;
     status.state = "connected";
     status.mqtt_connected = true;
-    status.counters[{"messages", "status_report"}] = 6000;
-    status.counters[{"readings_stored", ""}] = 24000;
+    status.counters.messages.status_report = 6000;
+    status.counters.readings_stored = 24000;
     writer.write(status);
     writer.commit();
   }

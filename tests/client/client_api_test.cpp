@@ -43,7 +43,7 @@ client::Account account_of(std::string email, std::string password, std::string 
   return account;
 }
 
-std::int64_t now_s() { return now_ms() / 1000; }
+using thermomaven::now_s;
 
 // What a session delivered, collected from its MQTT thread.
 struct Received {

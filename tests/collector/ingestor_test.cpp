@@ -42,8 +42,8 @@ TEST_CASE("The sample capture yields exactly the cooks it is known to hold") {
   simdjson::dom::element expected = json.load(tm_test::data_file("sample-capture.expected.json"));
   CHECK(ingestor.stats().lines == std::uint64_t(expected["lines"]));
   CHECK(ingestor.stats().rejected_total() == 0);
-  CHECK(ingestor.stats().messages.at("status_report") == 722);
-  CHECK(ingestor.stats().messages.at("device_list") == 1);
+  CHECK(ingestor.stats().messages.at(MessageKind::StatusReport) == 722);
+  CHECK(ingestor.stats().messages.at(MessageKind::DeviceList) == 1);
 
   storage::CookReader reader(db);
   std::uint64_t total_readings = 0;
@@ -121,8 +121,8 @@ TEST_CASE("Rejected input is counted by reason, blank lines are skipped") {
   }
   CHECK(ingestor.stats().lines == 5);
   CHECK(ingestor.stats().blank_lines == 2);
-  CHECK(ingestor.stats().rejected.at("not_json") == 1);
-  CHECK(ingestor.stats().rejected.at("not_object") == 1);
-  CHECK(ingestor.stats().rejected.at("no_cmdtype") == 1);
+  CHECK(ingestor.stats().rejected.at(RejectReason::NotJson) == 1);
+  CHECK(ingestor.stats().rejected.at(RejectReason::NotObject) == 1);
+  CHECK(ingestor.stats().rejected.at(RejectReason::NoCmdType) == 1);
   CHECK(ingestor.stats().rejected_total() == 3);
 }

@@ -6,6 +6,7 @@
 
 #include "test_support.hpp"
 #include "thermomaven/core/forecast.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 
 using namespace thermomaven;
@@ -152,10 +153,11 @@ TEST_CASE("Names with commas, quotes, newlines and emoji survive; formulas are n
   }
 }
 
-TEST_CASE("Timestamps are ISO 8601 UTC with milliseconds") {
-  CHECK(exporter::iso8601_utc(1777779659987) == "2026-05-03T03:40:59.987Z");
-  CHECK(exporter::iso8601_utc(0) == "1970-01-01T00:00:00.000Z");
-  CHECK(exporter::iso8601_utc(-1) == "1969-12-31T23:59:59.999Z");
+TEST_CASE("The cooks JSON's timestamps are ISO 8601 UTC with milliseconds") {
+  // The formatting itself (negative times, edges) is core's, tested in tests/core.
+  CookFixture f("Grill");
+  const std::string json = exporter::cooks_json(f.reader.list_cooks(), 0, 0);
+  CHECK_THAT(json, Catch::Contains(R"("started_at": "2026-05-03T03:41:00.000Z")"));
 }
 
 TEST_CASE("The cooks JSON escapes text and writes null for what is unknown") {
@@ -204,9 +206,8 @@ TEST_CASE("The CSV's two trailing columns are the forecast from the readings up 
   forecast::ProbeForecaster replay;
   int with_estimate = 0;
   for (std::size_t i = 0; i < foods.size(); ++i) {
-    const forecast::Forecast f = replay.update(
-        {kStart + static_cast<std::int64_t>(i) * 2000, foods[i], 2500, 2030,
-         TemperatureUnit::Fahrenheit});
+    const forecast::Forecast f = replay.update({kStart + static_cast<std::int64_t>(i) * 2000,
+                                                foods[i], 2500, 2030, TemperatureUnit::Fahrenheit});
     const auto& row = rows[i + 1];
     REQUIRE(row.size() == n);
     if (!f.predicted_done_ms) {
@@ -215,7 +216,7 @@ TEST_CASE("The CSV's two trailing columns are the forecast from the readings up 
       continue;
     }
     ++with_estimate;
-    CHECK(row[n - 2] == exporter::iso8601_utc(*f.predicted_done_ms));
+    CHECK(row[n - 2] == format_utc(*f.predicted_done_ms, UtcStyle::Millis));
     CHECK(std::abs(std::stod(row[n - 1]) - *f.confidence) <= 0.005);
   }
   // Nothing before 10 minutes of readings, then an estimate on every row.

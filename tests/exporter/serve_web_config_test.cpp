@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "../collector/live/live_test_support.hpp"
 #include "exporter_test_support.hpp"
+#include "live_test_support.hpp"
 #include "test_support.hpp"
 #include "thermomaven/exporter/http_server.hpp"
 

@@ -284,9 +284,10 @@ storage::LatestState hostile_state(const exporter_test::TempDir& dir) {
     c.mqtt_connected = true;
     c.mqtt_reconnects = 2;
     c.cert_expiry_s = 1'800'000'000;
-    c.counters[{"messages", "status_report"}] = 6000;
-    c.counters[{"rejected", "not \"json\" \\ at\nall é"}] = 3;
-    c.counters[{"readings_stored", ""}] = 24000;
+    c.counters.messages.status_report = 6000;
+    c.counters.rejected.not_json = 3;
+    c.counters.readings_stored = 24000;
+    c.last_error = "broker said \"no\" \\ at\nall é";
     writer.write(c);
     writer.write_account_unit(TemperatureUnit::Celsius, kNowMs);
     writer.commit();

@@ -13,17 +13,15 @@
 #include <regex>
 #include <thread>
 
-#include "thermomaven/sim/signing.hpp"
 #include "sim_harness.hpp"
+#include "thermomaven/core/time.hpp"
+#include "thermomaven/sim/signing.hpp"
 
 using namespace simtest;
 
 namespace {
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+using thermomaven::now_ms;
 
 std::string md5_of(const std::vector<unsigned char>& bytes) {
   return thermomaven::sim::md5_hex(

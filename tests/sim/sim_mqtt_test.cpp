@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "sim_harness.hpp"
+#include "thermomaven/core/time.hpp"
 
 using namespace simtest;
 using namespace std::chrono_literals;
@@ -20,10 +21,7 @@ namespace {
 
 std::string text(simdjson::dom::element e) { return std::string(std::string_view(e)); }
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+using thermomaven::now_ms;
 
 struct Logger {
   std::string token;

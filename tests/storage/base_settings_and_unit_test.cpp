@@ -6,11 +6,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "migrations.hpp"
 #include "report_builder.hpp"
-#include "report_codec.hpp"
 #include "test_support.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
+#include "thermomaven/storage/database.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 #include "writer_fixture.hpp"
 
@@ -186,16 +185,8 @@ TEST_CASE("A version-3 database is migrated to the latest version and keeps ever
   std::string blob;
   {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    raw.exec(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-        "applied_ms INTEGER NOT NULL)");
-    for (const Migration& m : migrations()) {
-      if (m.version > 3) continue;
-      raw.exec(m.sql);
-      raw.exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", '" +
-               m.name + "', 1)");
-    }
-    raw.exec("PRAGMA user_version = 3");
+    apply_migrations_up_to(raw, 3);
+    REQUIRE(raw.execAndGet("PRAGMA user_version").getInt() == 3);
     raw.exec(
         "INSERT INTO devices VALUES (1, '199298835195806964', 'Smoker', 'WT09', 'WT5A', 1, 5000)");
     raw.exec("INSERT INTO probe_states VALUES (1, 'cooking')");
@@ -207,16 +198,10 @@ TEST_CASE("A version-3 database is migrated to the latest version and keeps ever
         "INSERT INTO commands (sent_ms, who, device_id, probe, cmd_type, cmd_id, what, result) "
         "VALUES (6000, 'me@example.com', '199298835195806964', 2, 'WT09:cooking:action', 'ab', "
         "'stop', 'success')");
-    StoredReport r;
-    r.online = true;
-    r.battery_pct = 80;
-    StoredProbe& p = r.probes.emplace_back();
-    p.probe = 2;
-    p.state_id = 1;
-    p.temperature = 1860;
-    p.target = 2030;
-    std::string scratch;
-    blob = std::string(encode_report(r, scratch));
+    // The packed probes as version 3 stored them (storage/src/report_codec.cpp,
+    // layout version 1): °F, online, base battery 80 %, probe 2 in state 1
+    // ("cooking") at 186.0 with a target of 203.0.
+    blob = std::string("\x01\x0e\xa0\x01\x01\x02\x01\x81\x01\x88\x1d\xdc\x1f", 13);
     SQLite::Statement insert(raw, "INSERT INTO reports VALUES (1, 5000, ?)");
     insert.bind(1, blob.data(), static_cast<int>(blob.size()));
     insert.exec();

@@ -244,8 +244,8 @@ TEST_CASE_METHOD(Fixture, "The collector status is stored and read back") {
   s.mqtt_connected = true;
   s.mqtt_reconnects = 3;
   s.cert_expiry_s = 1800000000;
-  s.counters[{"messages", "status_report"}] = 10;
-  s.counters[{"readings_stored", ""}] = 40;
+  s.counters.messages.status_report = 10;
+  s.counters.readings_stored = 40;
   writer.write(s);
   writer.commit();
   const auto back = reader.collector_status();
@@ -255,4 +255,62 @@ TEST_CASE_METHOD(Fixture, "The collector status is stored and read back") {
   CHECK(back->mqtt_reconnects == 3);
   CHECK(back->cert_expiry_s == 1800000000);
   CHECK(back->counters == s.counters);
+}
+
+TEST_CASE_METHOD(Fixture, "Every collector counter round-trips under its stored name and label") {
+  CollectorStatus s;
+  s.updated_ms = 42;
+  std::int64_t next = 1000;
+  for (const CounterField& field : kCounterFields) field.member(s.counters) = next++;
+  writer.write(s);
+  writer.commit();
+
+  const auto back = reader.collector_status();
+  REQUIRE(back);
+  for (const CounterField& field : kCounterFields) {
+    INFO(counter_group_name(field.group) << " " << field.label);
+    CHECK(counter_value(back->counters, field) == counter_value(s.counters, field));
+  }
+  CHECK(back->counters == s.counters);
+
+  // The rows are the ones an older exporter reads: (name, label) -> value.
+  SQLite::Database raw(dir.file("t.db"), SQLite::OPEN_READONLY);
+  auto stored = [&](const char* name, const char* label) {
+    SQLite::Statement q(raw, "SELECT value FROM collector_counters WHERE name = ? AND label = ?");
+    q.bind(1, name);
+    q.bind(2, label);
+    return q.executeStep() ? q.getColumn(0).getInt64() : -1;
+  };
+  CHECK(stored("messages", "status_report") == s.counters.messages.status_report);
+  CHECK(stored("rejected", "no_cmdtype") == s.counters.rejected.no_cmdtype);
+  CHECK(stored("readings_stored", "") == s.counters.readings_stored);
+  CHECK(stored("readings_duplicate", "") == s.counters.readings_duplicate);
+  CHECK(stored("dropped", "queue_full") == s.counters.dropped.queue_full);
+  CHECK(stored("dropped", "storage_error") == s.counters.dropped.storage_error);
+  CHECK(stored("logins", "") == s.counters.logins);
+  CHECK(stored("cert_applies", "") == s.counters.cert_applies);
+  CHECK(stored("connect_failures", "") == s.counters.connect_failures);
+  CHECK(stored("subscribe_refused", "") == s.counters.subscribe_refused);
+  CHECK(stored("storage_errors", "io_error") == s.counters.storage_errors.io_error);
+  CHECK(raw.execAndGet("SELECT count(*) FROM collector_counters").getInt64() ==
+        static_cast<std::int64_t>(std::size(kCounterFields)));
+}
+
+TEST_CASE_METHOD(Fixture, "Counter rows of another version are read where known and skipped otherwise") {
+  CollectorStatus s;
+  writer.write(s);
+  writer.commit();
+  {
+    SQLite::Database raw(dir.file("t.db"), SQLite::OPEN_READWRITE);
+    raw.exec("DELETE FROM collector_counters");  // an older collector wrote only what it saw
+    raw.exec(
+        "INSERT INTO collector_counters VALUES ('messages', 'status_report', 5), "
+        "('rejected', 'not_json', 2), ('some_future_counter', 'x', 9)");
+  }
+  const auto back = reader.collector_status();
+  REQUIRE(back);
+  CollectorCounters expected;
+  expected.messages.status_report = 5;
+  expected.rejected.not_json = 2;
+  CHECK(back->counters == expected);
 }

@@ -62,7 +62,7 @@ std::string integrity_of(const std::string& db_path) {
   return db.execAndGet("PRAGMA integrity_check").getString();
 }
 
-std::map<std::pair<std::string, std::string>, std::int64_t> counters_in(const std::string& db) {
+thermomaven::CollectorCounters counters_in(const std::string& db) {
   thermomaven::storage::Database open(db, thermomaven::storage::OpenMode::ReadOnly);
   auto status = thermomaven::storage::CookReader(open).collector_status();
   if (!status) throw std::runtime_error("no collector status in " + db);
@@ -167,9 +167,9 @@ TEST_CASE("disk full while collecting: one line, the session kept, counted, noth
   CHECK(collector.count_lines("connection lost") == 0);
   CHECK(integrity_of(db) == "ok");
   const auto counters = counters_in(db);
-  CHECK(counters.at({"storage_errors", "disk_full"}) >= 1);
-  CHECK(counters.at({"dropped", "storage_error"}) == 0);
-  CHECK(counters.at({"dropped", "queue_full"}) == 0);
+  CHECK(counters.storage_errors.disk_full >= 1);
+  CHECK(counters.dropped.storage_error == 0);
+  CHECK(counters.dropped.queue_full == 0);
   // Nothing dropped, so every reading published while the disk was full is stored.
   CHECK(missing_readings(dir, sim, db, paused_at + 1).empty());
 }
@@ -197,8 +197,8 @@ TEST_CASE("the database locked by another writer past the busy timeout: retried,
   CHECK(collector.count_lines("mqtt: connected to") == 1);
   CHECK(integrity_of(db) == "ok");
   const auto counters = counters_in(db);
-  CHECK(counters.at({"storage_errors", "locked"}) >= 1);
-  CHECK(counters.at({"dropped", "storage_error"}) == 0);
+  CHECK(counters.storage_errors.locked >= 1);
+  CHECK(counters.dropped.storage_error == 0);
   CHECK(missing_readings(dir, sim, db, paused_at + 1).empty());
 }
 
@@ -236,8 +236,8 @@ TEST_CASE(
   CHECK(collector.count_lines("storage: cannot write " + db + " (error): could not store report") >=
         1);
   const auto counters = counters_in(db);
-  CHECK(counters.at({"storage_errors", "other"}) >= 1);
-  CHECK(counters.at({"dropped", "storage_error"}) >= 1);
+  CHECK(counters.storage_errors.other >= 1);
+  CHECK(counters.dropped.storage_error >= 1);
   CHECK(integrity_of(db) == "ok");
   CHECK(missing_readings(dir, sim, db, dropped_at + 300, 3).empty());
 }

@@ -24,17 +24,6 @@ double percentile(std::vector<std::int64_t> values, double p) {
   return static_cast<double>(values[index]);
 }
 
-std::int64_t line_time_ms(const std::string& line) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(line.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
-    return 0;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
-}
-
 // A "Name:   123 kB" field of a /proc file.
 long proc_kb(pid_t pid, const char* file, const std::string& name) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
@@ -87,7 +76,7 @@ void latency_phase(int seconds) {
       pending_time.push_back(time_ms);
       pending_received.push_back(received_ms);
     } else if (line.find("store: committed ") != std::string::npos) {
-      const std::int64_t at_ms = line_time_ms(line);
+      const std::int64_t at_ms = log_line_ms(line);
       for (std::size_t i = 0; i < pending_time.size(); ++i) {
         committed.push_back(at_ms - pending_time[i]);
         received.push_back(pending_received[i] - pending_time[i]);

@@ -91,9 +91,9 @@ TEST_CASE("login, certificate, device list, per-device subscriptions: every read
   REQUIRE(status.has_value());
   CHECK(status->state == "stopped");
   CHECK(status->cert_expiry_s.value_or(0) > now_ms() / 1000 + 20 * 86400);
-  CHECK(status->counters[{"messages", "status_report"}] >= 30);
-  CHECK(status->counters[{"logins", ""}] == 1);
-  CHECK(status->counters[{"dropped", "queue_full"}] == 0);
+  CHECK(status->counters.messages.status_report >= 30);
+  CHECK(status->counters.logins == 1);
+  CHECK(status->counters.dropped.queue_full == 0);
 }
 
 TEST_CASE("broker stopped and restarted: reconnect, resubscribe, nothing after it is lost") {

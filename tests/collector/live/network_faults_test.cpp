@@ -379,16 +379,17 @@ TEST_CASE("a flood of reports: memory bounded, drops counted, scrapes answered",
   auto status = thermomaven::storage::CookReader(db).collector_status();
   REQUIRE(status.has_value());
   std::int64_t parsed = 0, rejected = 0;
-  for (const auto& [key, value] : status->counters) {
-    if (key.first == "messages") parsed += value;
-    if (key.first == "rejected") rejected += value;
+  for (const thermomaven::CounterField& field : thermomaven::kCounterFields) {
+    const std::int64_t value = thermomaven::counter_value(status->counters, field);
+    if (field.group == thermomaven::CounterGroup::Messages) parsed += value;
+    if (field.group == thermomaven::CounterGroup::Rejected) rejected += value;
   }
-  const std::int64_t dropped = status->counters[{"dropped", "queue_full"}];
+  const std::int64_t dropped = status->counters.dropped.queue_full;
   INFO("published " << published << ", parsed " << parsed << ", rejected " << rejected
                     << ", dropped " << dropped);
   CHECK(rejected == 0);
   CHECK(parsed + rejected + dropped == published);
-  CHECK(status->counters[{"messages", "status_report"}] + dropped >= reports);
+  CHECK(status->counters.messages.status_report + dropped >= reports);
   // The drop counter is exported, whatever its value.
   CHECK_THAT(last.body,
              Catch::Contains("thermomaven_messages_dropped_total{reason=\"queue_full\"}"));

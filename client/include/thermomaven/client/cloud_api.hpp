@@ -108,7 +108,4 @@ class CloudApi {
   bool reading_unit_ = false;
 };
 
-// Escapes text for a JSON string literal (without the quotes).
-std::string json_escape(std::string_view text);
-
 }  // namespace thermomaven::client

@@ -1,9 +1,11 @@
 // Turns capture lines and MQTT payloads into Messages with simdjson On-Demand.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,11 +18,36 @@ struct ParserOptions {
   std::size_t max_message_bytes = 1 << 20;             // larger input is rejected unparsed
 };
 
-// Why an input was refused. `reason` is a short stable label (for counters),
-// `detail` a human sentence.
+// Why an input was refused, as a type: counters are kept per reason, and a
+// reason added here is a compile error wherever reasons are counted.
+enum class RejectReason : std::uint8_t {
+  TooLarge,    // over ParserOptions::max_message_bytes
+  NotJson,     // not valid JSON
+  NotObject,   // valid JSON, but not an object
+  NoCmdType,   // no cmdType: not a ThermoMaven message
+  BadCmdData,  // cmdData of the wrong shape for its cmdType
+  NoDevice,    // a status report without a deviceId
+  NoTime,      // a status report without a usable time
+};
+
+// The one table of the reasons' stable labels (logs, import reports,
+// counters), in the enum's order.
+inline constexpr std::array<std::string_view, 7> kRejectReasonNames = {
+    "too_large", "not_json", "not_object", "no_cmdtype", "bad_cmddata", "no_device", "no_time"};
+inline constexpr std::size_t kRejectReasonCount = kRejectReasonNames.size();
+
+constexpr std::string_view reject_reason_name(RejectReason reason) {
+  return kRejectReasonNames[static_cast<std::size_t>(reason)];
+}
+
+// Why an input was refused: `reason` typed (empty when nothing was refused,
+// e.g. a blank line), `detail` a human sentence.
 struct ParseError {
-  std::string reason;
+  std::optional<RejectReason> reason;
   std::string detail;
+
+  // The reason's label, "" when there is none.
+  std::string_view reason_name() const { return reason ? reject_reason_name(*reason) : ""; }
 };
 
 // simdjson reads up to this many bytes past the end of its input.

@@ -13,7 +13,7 @@ namespace thermomaven::collector {
 
 struct RejectedLine {
   std::uint64_t line_number = 0;
-  std::string reason;
+  RejectReason reason = RejectReason::NotJson;
   std::string detail;
 };
 

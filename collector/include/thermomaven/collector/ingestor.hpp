@@ -18,15 +18,17 @@ using client::kind_name;
 using client::Message;
 using client::MessageKind;
 using client::MessageParser;
-using client::parser_padding;
 using client::ParseError;
+using client::parser_padding;
 using client::ParserOptions;
+using client::reject_reason_name;
+using client::RejectReason;
 
 struct IngestStats {
-  std::uint64_t lines = 0;                        // capture lines read, blank ones included
-  std::uint64_t blank_lines = 0;                  // skipped, not refused
-  std::map<std::string, std::uint64_t> messages;  // accepted, by kind_name()
-  std::map<std::string, std::uint64_t> rejected;  // refused, by ParseError::reason
+  std::uint64_t lines = 0;                         // capture lines read, blank ones included
+  std::uint64_t blank_lines = 0;                   // skipped, not refused
+  std::map<MessageKind, std::uint64_t> messages;   // accepted, by kind
+  std::map<RejectReason, std::uint64_t> rejected;  // refused, by ParseError::reason
   std::uint64_t readings_stored = 0;
   std::uint64_t readings_duplicate = 0;
 
@@ -52,7 +54,7 @@ class Ingestor {
   bool parse_line(std::string_view line, std::size_t capacity, std::int64_t receive_ms,
                   Message& out, ParseError& error);
   // Counts a capture line refused before parsing (e.g. over-long).
-  void count_rejected_line(const std::string& reason);
+  void count_rejected_line(RejectReason reason);
   // Adds line counts (lines, blank_lines, rejected) made by a parser that
   // ran elsewhere, e.g. on another thread.
   void add_line_counts(const IngestStats& parsed);

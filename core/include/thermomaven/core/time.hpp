@@ -20,5 +20,8 @@ enum class UtcStyle { Seconds, Millis, Readable };
 // The instant `epoch_ms` in UTC, in `style`. Negative times count back from
 // 1970 correctly (the milliseconds are never negative).
 std::string format_utc(std::int64_t epoch_ms, UtcStyle style = UtcStyle::Seconds);
+// The same text appended to `out`, for writers of many rows (the CSV export):
+// no allocation of its own, no snprintf.
+void append_utc(std::string& out, std::int64_t epoch_ms, UtcStyle style = UtcStyle::Seconds);
 
 }  // namespace thermomaven

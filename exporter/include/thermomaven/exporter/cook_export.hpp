@@ -11,9 +11,6 @@
 
 namespace thermomaven::exporter {
 
-// 2026-05-02T18:04:05.123Z
-std::string iso8601_utc(std::int64_t epoch_ms);
-
 // "running", "docked", "replaced", or "timed_out" once nothing arrived for
 // gap_ms (measured against now_ms).
 std::string cook_status(const storage::CookSession& cook, std::int64_t now_ms, std::int64_t gap_ms);
@@ -40,8 +37,5 @@ std::string cooks_json(const std::vector<storage::CookSession>& cooks, std::int6
 // An aligned table for people.
 std::string cooks_table(const std::vector<storage::CookSession>& cooks, std::int64_t now_ms,
                         std::int64_t gap_ms);
-
-// A JSON string literal, quotes included.
-std::string json_string(std::string_view text);
 
 }  // namespace thermomaven::exporter

@@ -99,6 +99,9 @@ class Fleet {
   // The "deviceId" field of a device's messages: text, or a number for the
   // numeric_device_id device.
   void device_id_field(JsonWriter& j, const SimDevice& d) const;
+  // The device's own fields that close every message it sends (deviceId
+  // to controlBoardVersion), and the end of the message object.
+  void end_device_message(JsonWriter& j, const SimDevice& d) const;
   std::string report_envelope_locked(const SimDevice& d, const std::string& cmd_id,
                                      const std::string& seq_no, const std::string& data,
                                      std::int64_t now) const;

@@ -38,6 +38,11 @@ enum class OpenMode {
   ReadOnly,   // for readers next to a running writer; never changes the file
 };
 
+// Brings the SQLite file `db` to schema `version` (up from the version it
+// has, 0 for a new file), as the logger of that version left it: for tests
+// and tools that need a database of an older version. Throws StorageError.
+void apply_migrations_up_to(SQLite::Database& db, int version);
+
 class Database {
  public:
   // Throws StorageError when the file is not a database, is corrupt, or was

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/sim/signing.hpp"
 
 namespace simtest {
@@ -27,10 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+using thermomaven::now_ms;
 
 // fork + exec with stdout and stderr into `output_file`.
 pid_t spawn(const std::vector<std::string>& argv, const std::string& output_file) {

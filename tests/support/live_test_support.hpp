@@ -151,15 +151,7 @@ inline int run(const std::vector<std::string>& argv, std::string& output,
   return status;
 }
 
-template <typename F>
-bool wait_until(F&& ready, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return ready();
-}
+using tm_test::wait_until;
 
 inline void openssl(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"/usr/bin/openssl"};

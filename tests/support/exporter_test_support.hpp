@@ -216,15 +216,6 @@ inline std::string raw_exchange(int port, const std::string& bytes) {
   return reply;
 }
 
-// Polls `ready` every 50 ms for up to `seconds`.
-template <typename F>
-bool wait_until(F&& ready, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return ready();
-}
+using tm_test::wait_until;
 
 }  // namespace exporter_test

@@ -13,6 +13,7 @@
 
 #include "live_test_support.hpp"
 #include "thermomaven/client/http_client.hpp"
+#include "thermomaven/core/time.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/database.hpp"
 
@@ -45,11 +46,21 @@ inline HttpAnswer http_get(const std::string& url, long timeout_ms = 10000) {
   return out;
 }
 
-inline std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+using thermomaven::now_ms;
 
+// The time stamp (epoch ms) at the start of a log line
+// ("2026-11-27T10:00:00.123Z ..."), or 0 when it has none.
+inline std::int64_t log_line_ms(const std::string& line) {
+  std::tm tm{};
+  int ms = 0;
+  if (line.size() < 24 ||
+      std::sscanf(line.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+}
 // The fields of sim.json.
 struct SimInfo {
   std::string api_url, mqtt_endpoint, ca_file, email, password_file, user_id, control_url;
@@ -195,15 +206,7 @@ class Collector {
     std::string line, found;
     while (std::getline(lines, line))
       if (line.find(text) != std::string::npos) found = line;
-    if (found.size() < 24) return 0;
-    std::tm tm{};
-    int ms = 0;
-    if (std::sscanf(found.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
-      return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+    return log_line_ms(found);
   }
 
  private:
