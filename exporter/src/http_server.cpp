@@ -272,7 +272,8 @@ class HttpServer::Impl {
     } catch (const std::exception& e) {
       // The database went away or is corrupt: say so, keep serving.
       const std::string reason = std::string("database unavailable: ") + e.what();
-      const bool api = request->local_uri && std::string_view(request->local_uri).starts_with("/api/");
+      const bool api =
+          request->local_uri && std::string_view(request->local_uri).starts_with("/api/");
       response = api ? api_error(503, reason) : text(503, reason);
     }
     send(conn, response, head);
