@@ -161,28 +161,31 @@ void write_cook_csv(storage::CookReader& reader, const storage::CookSession& coo
   });
 }
 
+std::string cook_json(const storage::CookSession& c, std::int64_t now_ms, std::int64_t gap_ms) {
+  auto text_or_null = [](const std::string& s) { return s.empty() ? "null" : json_quoted(s); };
+  std::string out = "{\"cook_uuid\": " + json_quoted(c.cook_uuid);
+  out += ", \"device_id\": " + json_quoted(c.device_id);
+  out += ", \"device_name\": " + text_or_null(c.device_name);
+  out += ", \"model\": " + text_or_null(c.model);
+  out += ", \"probe\": " + std::to_string(c.probe);
+  out += ", \"started_at\": " + json_quoted(format_utc(c.first_ms, UtcStyle::Millis));
+  out += ", \"ended_at\": " + json_quoted(format_utc(c.last_ms, UtcStyle::Millis));
+  out += ", \"readings\": " + std::to_string(c.readings);
+  out += ", \"max_temperature_c\": " + json_number_or_null(c.max_tenths, c.unit);
+  out += ", \"target_temperature_c\": " + json_number_or_null(c.target_tenths, c.unit);
+  out += ", \"notes\": " + (c.notes ? json_quoted(*c.notes) : std::string("null"));
+  out += ", \"mode\": " + text_or_null(c.mode);
+  out += ", \"unit\": \"" + std::string(1, unit_letter(c.unit)) + "\"";
+  out += ", \"status\": " + json_quoted(cook_status(c, now_ms, gap_ms));
+  return out + "}";
+}
+
 std::string cooks_json(const std::vector<storage::CookSession>& cooks, std::int64_t now_ms,
                        std::int64_t gap_ms) {
   std::string out = "[";
   for (std::size_t i = 0; i < cooks.size(); ++i) {
-    const storage::CookSession& c = cooks[i];
-    auto text_or_null = [](const std::string& s) { return s.empty() ? "null" : json_quoted(s); };
-    out += i ? ",\n  {" : "\n  {";
-    out += "\"cook_uuid\": " + json_quoted(c.cook_uuid);
-    out += ", \"device_id\": " + json_quoted(c.device_id);
-    out += ", \"device_name\": " + text_or_null(c.device_name);
-    out += ", \"model\": " + text_or_null(c.model);
-    out += ", \"probe\": " + std::to_string(c.probe);
-    out += ", \"started_at\": " + json_quoted(format_utc(c.first_ms, UtcStyle::Millis));
-    out += ", \"ended_at\": " + json_quoted(format_utc(c.last_ms, UtcStyle::Millis));
-    out += ", \"readings\": " + std::to_string(c.readings);
-    out += ", \"max_temperature_c\": " + json_number_or_null(c.max_tenths, c.unit);
-    out += ", \"target_temperature_c\": " + json_number_or_null(c.target_tenths, c.unit);
-    out += ", \"notes\": " + (c.notes ? json_quoted(*c.notes) : std::string("null"));
-    out += ", \"mode\": " + text_or_null(c.mode);
-    out += ", \"unit\": \"" + std::string(1, unit_letter(c.unit)) + "\"";
-    out += ", \"status\": " + json_quoted(cook_status(c, now_ms, gap_ms));
-    out += "}";
+    out += i ? ",\n  " : "\n  ";
+    out += cook_json(cooks[i], now_ms, gap_ms);
   }
   out += cooks.empty() ? "]\n" : "\n]\n";
   return out;

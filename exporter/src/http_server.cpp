@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "api.hpp"
+#include "events.hpp"
 #include "thermomaven/core/json_text.hpp"
 #include "thermomaven/core/numbers.hpp"
 #include "thermomaven/core/time.hpp"
@@ -101,7 +103,22 @@ Response json(int status, std::string body) {
 }
 
 constexpr const char* kEndpoints =
-    "endpoints: /metrics, /cooks, /cooks/{uuid}.csv[?unit=C|F], /healthz";
+    "endpoints: /metrics, /cooks, /cooks/{uuid}.csv[?unit=C|F], /healthz, /api/devices, "
+    "/api/cooks, /api/cooks/{uuid}/series, /events";
+
+// At most this many /events streams at once; the next one gets a 503.
+constexpr int kMaxEventClients = 64;
+
+// The page API's answers: JSON that a browser must not sniff as anything else.
+Response api_json(int status, std::string body) {
+  Response r = json(status, std::move(body));
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return r;
+}
+
+Response api_error(int status, std::string_view message) {
+  return api_json(status, api::error_json(message));
+}
 
 // Cook ids are hex from the cloud; anything else cannot be one, and only
 // these characters may go into a file name and a header unquoted.
@@ -129,7 +146,10 @@ class HttpServer::Impl {
  public:
   Impl(std::string db_path, ServerOptions options)
       : options_(std::move(options)),
-        pool_(std::move(db_path)),
+        pool_(db_path),
+        events_(db_path, {.stale_after_ms = options_.stale_after_s * 1000,
+                          .max_clients = kMaxEventClients,
+                          .collector_state = options_.collector_state}),
         tls_(options_.web_config && options_.web_config->tls) {
     if (options_.web_config && !options_.web_config->basic_auth_users.empty())
       auth_ = std::make_unique<BasicAuth>(options_.web_config->basic_auth_users);
@@ -142,7 +162,14 @@ class HttpServer::Impl {
     // the TLS front (see tls_front.hpp for why civetweb cannot do TLS here).
     const std::string civetweb_listen = tls_ ? "127.0.0.1:0" : options_.listen;
     init_civetweb_once();
-    const std::string threads = std::to_string(options_.threads > 0 ? options_.threads : 1);
+    // civetweb 1.15 cannot hand a connection to another thread (no call gives
+    // up its socket, and a request is over when its handler returns), so
+    // each /events stream keeps one worker for as long as it lasts. The pool
+    // is sized for the configured workers plus every stream the hub admits
+    // (kMaxEventClients, counted apart; the next one gets a 503 at once):
+    // however many streams are open, `threads` workers remain for /metrics.
+    const std::string threads =
+        std::to_string((options_.threads > 0 ? options_.threads : 1) + kMaxEventClients);
     // No document root: nothing on disk is ever served. Requests larger than
     // a few KiB or slower than 10 s are cut off by civetweb itself.
     const char* config[] = {"listening_ports", civetweb_listen.c_str(), "num_threads",
@@ -168,9 +195,11 @@ class HttpServer::Impl {
     mg_server_port ports[4]{};
     if (mg_get_server_ports(context_, 4, ports) > 0) port_ = ports[0].port;
     if (tls_) start_tls_front();
+    events_.start();
   }
 
   void stop() {
+    events_.stop();  // ends the streams, so that mg_stop need not wait for them
     if (front_) front_->stop();
     if (context_) mg_stop(context_);
     context_ = nullptr;
@@ -235,12 +264,17 @@ class HttpServer::Impl {
       } else if (!self->authorized(conn)) {
         response = text(401, "authentication required");
         response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"thermomaven\"");
+      } else if (self->is_events(*request)) {
+        return self->serve_events(conn);
       } else {
         response = self->route(*request);
       }
     } catch (const std::exception& e) {
       // The database went away or is corrupt: say so, keep serving.
-      response = text(503, std::string("database unavailable: ") + e.what());
+      const std::string reason = std::string("database unavailable: ") + e.what();
+      const bool api =
+          request->local_uri && std::string_view(request->local_uri).starts_with("/api/");
+      response = api ? api_error(503, reason) : text(503, reason);
     }
     send(conn, response, head);
     return response.status;
@@ -268,12 +302,87 @@ class HttpServer::Impl {
     if (path == "/metrics") return metrics();
     if (path == "/cooks") return cooks();
     if (path == "/healthz") return health();
+    if (path.starts_with("/api/")) return api(path, request.query_string);
     constexpr std::string_view prefix = "/cooks/", suffix = ".csv";
     if (path.starts_with(prefix) && path.ends_with(suffix) &&
         path.size() > prefix.size() + suffix.size())
       return cook_csv(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()),
                       request.query_string);
     return text(404, "not found; " + std::string(kEndpoints));
+  }
+
+  bool is_events(const mg_request_info& request) const {
+    return std::string_view(request.local_uri ? request.local_uri : "") == "/events" &&
+           std::strcmp(request.request_method, "GET") == 0;
+  }
+
+  // GET /events: Server-Sent Events from the hub, on this worker until the
+  // client goes away, its send times out (civetweb's request_timeout_ms
+  // bounds every write) or the server stops.
+  int serve_events(mg_connection* conn) {
+    if (!events_.join()) {
+      Response busy = api_error(
+          503, "too many /events clients (at most " + std::to_string(kMaxEventClients) + ")");
+      busy.headers.emplace_back("Retry-After", "5");
+      send(conn, busy, false);
+      return 503;
+    }
+    mg_response_header_start(conn, 200);
+    mg_response_header_add(conn, "Content-Type", "text/event-stream", -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+    mg_response_header_add(conn, "Connection", "close", -1);
+    mg_response_header_send(conn);
+    events_.stream([conn](std::string_view data) {
+      return mg_write(conn, data.data(), data.size()) == static_cast<int>(data.size());
+    });
+    events_.leave();
+    return 200;
+  }
+
+  Response api(std::string_view path, const char* query_string) {
+    const std::string_view query = query_string ? query_string : "";
+    try {
+      if (path == "/api/devices") return api_devices(query);
+      if (path == "/api/cooks") return api_cooks(query);
+      constexpr std::string_view prefix = "/api/cooks/", suffix = "/series";
+      if (path.starts_with(prefix) && path.ends_with(suffix) &&
+          path.size() > prefix.size() + suffix.size())
+        return api_series(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()),
+                          query);
+      return api_error(404, "not found; " + std::string(kEndpoints));
+    } catch (const api::ApiError& e) {
+      return api_error(e.status, e.what());
+    }
+  }
+
+  Response api_devices(std::string_view query) {
+    if (!query.empty()) throw api::ApiError(400, "/api/devices takes no parameters");
+    return with_reader([&](storage::CookReader& reader) {
+      const storage::LatestState state = reader.latest_state();
+      std::optional<CollectorStatus> live;
+      if (options_.collector_state) live = options_.collector_state();
+      return api_json(200, api::devices_json(state, live, now_ms(), options_.stale_after_s * 1000));
+    });
+  }
+
+  Response api_cooks(std::string_view query) {
+    const storage::CookQuery q = api::parse_cooks_query(query);
+    return with_reader([&](storage::CookReader& reader) {
+      const auto cooks = reader.query_cooks(q);
+      if (!cooks) return api_error(404, "before: no such cook");
+      return api_json(200, api::cooks_page_json(*cooks, now_ms(), options_.cook_gap_ms));
+    });
+  }
+
+  Response api_series(std::string_view id, std::string_view query) {
+    const api::SeriesOptions options = api::parse_series_query(query);
+    if (!plausible_cook_id(id)) return api_error(404, "no such cook");
+    return with_reader([&](storage::CookReader& reader) {
+      const auto cook = reader.find_cook(id);
+      if (!cook) return api_error(404, "no such cook");
+      return api_json(200, api::series_json(reader, *cook, options));
+    });
   }
 
   // Runs `body` with a pooled connection; a failure drops the connection.
@@ -351,6 +460,7 @@ class HttpServer::Impl {
 
   ServerOptions options_;
   ConnectionPool pool_;
+  EventHub events_;
   std::unique_ptr<BasicAuth> auth_;
   mg_context* context_ = nullptr;
   const bool tls_;

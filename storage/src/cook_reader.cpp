@@ -187,6 +187,36 @@ std::vector<CookSession> CookReader::list_cooks() {
   });
 }
 
+std::optional<std::vector<CookSession>> CookReader::query_cooks(const CookQuery& query) {
+  return reading(
+      db_.sql(), "could not list cooks", [&]() -> std::optional<std::vector<CookSession>> {
+        // The page starts after `before` in the listing's order (start, id).
+        std::int64_t before_ms = INT64_MAX, before_id = INT64_MAX;
+        if (query.before) {
+          SQLite::Statement at(db_.sql(), "SELECT first_ms, id FROM cooks WHERE cook_uuid = ?");
+          at.bind(1, *query.before);
+          if (!at.executeStep()) return std::nullopt;
+          before_ms = at.getColumn(0).getInt64();
+          before_id = at.getColumn(1).getInt64();
+        }
+        SQLite::Statement s(db_.sql(),
+                            std::string(kCookColumns) +
+                                "WHERE (?1 IS NULL OR d.device_id = ?1) "
+                                "AND c.first_ms BETWEEN ?2 AND ?3 "
+                                "AND (c.first_ms < ?4 OR (c.first_ms = ?4 AND c.id < ?5)) "
+                                "ORDER BY c.first_ms DESC, c.id DESC LIMIT ?6");
+        if (query.device_id) s.bind(1, *query.device_id);
+        s.bind(2, static_cast<std::int64_t>(query.from_ms.value_or(INT64_MIN)));
+        s.bind(3, static_cast<std::int64_t>(query.to_ms.value_or(INT64_MAX)));
+        s.bind(4, before_ms);
+        s.bind(5, before_id);
+        s.bind(6, query.limit);
+        std::vector<CookSession> cooks;
+        while (s.executeStep()) cooks.push_back(cook_from_row(s));
+        return cooks;
+      });
+}
+
 std::optional<CookSession> CookReader::find_cook(std::string_view uuid_or_latest) {
   return reading(db_.sql(), "could not read cook", [&]() -> std::optional<CookSession> {
     const bool latest = uuid_or_latest == "latest";

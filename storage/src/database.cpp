@@ -169,4 +169,13 @@ Database::~Database() = default;
 
 int Database::schema_version() const { return read_user_version(*db_); }
 
+std::int64_t Database::data_version() {
+  try {
+    return db_->execAndGet("PRAGMA data_version").getInt64();
+  } catch (const SQLite::Exception& e) {
+    throw StorageError("database " + path_ + ": could not read data_version: " + e.what(),
+                       StorageError::kind_of_sqlite_code(e.getExtendedErrorCode()));
+  }
+}
+
 }  // namespace thermomaven::storage

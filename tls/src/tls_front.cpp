@@ -233,6 +233,11 @@ void TlsFront::serve(int client_fd) {
   if (ssl && SSL_set_fd(ssl, client_fd) == 1 && SSL_accept(ssl) == 1) {
     timeval none{0, 0};
     ::setsockopt(client_fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+    // A client that stops reading (an open /events stream, say) must not
+    // hold this thread in SSL_write for ever: past 10 s it is dropped, as
+    // civetweb drops a stalled plain-HTTP client.
+    timeval send_timeout{10, 0};
+    ::setsockopt(client_fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     backend_fd = connect_backend(backend_port);
     if (backend_port >= 0) relay(ssl, client_fd, backend_fd);
   }

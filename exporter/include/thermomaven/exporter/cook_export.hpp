@@ -26,6 +26,10 @@ extern const char* const kCsvHeader;
 void write_cook_csv(storage::CookReader& reader, const storage::CookSession& cook,
                     std::optional<TemperatureUnit> unit, std::ostream& out);
 
+// One cook as a JSON object, the element of cooks_json(): the one writer of
+// a cook's JSON, shared by `thermomaven cooks --json`, /cooks and /api/cooks.
+std::string cook_json(const storage::CookSession& cook, std::int64_t now_ms, std::int64_t gap_ms);
+
 // A JSON array as `thermomaven cooks --json` prints it.
 std::string cooks_json(const std::vector<storage::CookSession>& cooks, std::int64_t now_ms,
                        std::int64_t gap_ms);

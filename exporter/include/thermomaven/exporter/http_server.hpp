@@ -1,5 +1,7 @@
-// The exporter's HTTP server: /metrics, /cooks, /cooks/{uuid}.csv and
-// /healthz on one port, everything read from the database at request time.
+// The exporter's HTTP server: /metrics, /cooks, /cooks/{uuid}.csv,
+// /healthz, the page API (/api/devices, /api/cooks, /api/cooks/{uuid}/series)
+// and its live stream (/events) on one port, everything read from the
+// database at request time (docs/exporter.md).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,8 @@ struct ServerOptions {
   std::int64_t stale_after_s = 180;
   // When a cook without news counts as timed out in /cooks.
   std::int64_t cook_gap_ms = 30 * 60 * 1000;
+  // Workers for requests; civetweb gets 64 more, one per /events stream
+  // (at most 64), so that the streams never take these.
   int threads = 4;
   // Set by a process that also runs the collector: its live state for
   // /healthz, fresher than what it last wrote to the database.

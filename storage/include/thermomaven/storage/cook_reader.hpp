@@ -76,6 +76,15 @@ struct LatestState {
   std::optional<AccountUnit> account_unit;
 };
 
+// Which cooks CookReader::query_cooks returns: newest start first.
+struct CookQuery {
+  std::optional<std::string> device_id;  // only this device's cooks
+  std::optional<std::int64_t> from_ms;   // started at or after
+  std::optional<std::int64_t> to_ms;     // started at or before
+  std::optional<std::string> before;     // only cooks listed after this one (paging)
+  int limit = 50;                        // at most this many
+};
+
 // Reads run inside one read transaction each, so they see whole batches only
 // and never block the writer (WAL).
 class CookReader {
@@ -84,6 +93,10 @@ class CookReader {
 
   // Newest first.
   std::vector<CookSession> list_cooks();
+  // The cooks `query` selects, newest start first (the order of
+  // list_cooks()), through the index on the start time. nullopt when
+  // `query.before` names no stored cook.
+  std::optional<std::vector<CookSession>> query_cooks(const CookQuery& query);
   // By uuid, or "latest" for the cook with the newest start.
   std::optional<CookSession> find_cook(std::string_view uuid_or_latest);
   // In time order.

@@ -1,6 +1,7 @@
 // Opening the logger's SQLite database: configured, migrated, ready.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -54,6 +55,10 @@ class Database {
   int schema_version() const;
   static int latest_schema_version();
   const std::string& path() const { return path_; }
+
+  // SQLite's PRAGMA data_version: changes when another connection (another
+  // process included) commits to the file; never for this connection's own.
+  std::int64_t data_version();
 
   // For the storage part's own classes.
   SQLite::Database& sql() { return *db_; }
