@@ -1,6 +1,6 @@
 // The page API's JSON (api.hpp): query parsing, the device entries, the
 // cook listing and the downsampled series with its replayed forecast.
-#include "api.hpp"
+#include "thermomaven/exporter/api.hpp"
 
 #include <algorithm>
 #include <array>

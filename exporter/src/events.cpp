@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "api.hpp"
+#include "thermomaven/exporter/api.hpp"
 #include "thermomaven/core/time.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/database.hpp"

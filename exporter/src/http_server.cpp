@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api.hpp"
+#include "thermomaven/exporter/api.hpp"
 #include "events.hpp"
 #include "thermomaven/core/json_text.hpp"
 #include "thermomaven/core/numbers.hpp"

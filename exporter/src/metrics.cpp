@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "text_exposition.hpp"
+#include "thermomaven/exporter/api.hpp"
 
 namespace thermomaven::exporter {
 namespace {
@@ -285,10 +286,9 @@ void add_device(Scrape& s, const storage::DeviceSnapshot& d, std::int64_t now_ms
                 const MetricsOptions& options) {
   const Labels labels = {{"device_id", d.device_id}, {"device_name", d.name}, {"model", d.model}};
   const bool reported = d.report_ms > 0;
-  const bool fresh =
-      reported && (options.stale_after_ms <= 0 || now_ms - d.report_ms <= options.stale_after_ms);
-  // A report without globalStatus still shows the device is talking.
-  s.add(kDeviceUp, labels, fresh && d.online.value_or(true) ? 1 : 0);
+  // The same rule as /api/devices (api.hpp).
+  const bool fresh = api::device_fresh(d, now_ms, options.stale_after_ms);
+  s.add(kDeviceUp, labels, api::device_up(d, now_ms, options.stale_after_ms) ? 1 : 0);
   if (reported) s.add(kDeviceLastReport, labels, static_cast<double>(d.report_ms) / 1000.0);
   add_device_info(s, labels, d);
   if (!fresh) return;

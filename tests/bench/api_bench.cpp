@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "api.hpp"
+#include "thermomaven/exporter/api.hpp"
 #include "api_test_support.hpp"
 #include "exporter_test_support.hpp"
 #include "thermomaven/core/time.hpp"

@@ -5,8 +5,8 @@
 //   /api/cooks/{uuid}/series?max_points&unit
 // Everything is written into one std::string by hand (no JSON library in
 // Debian writes it well); strings are escaped by core's json_text, numbers
-// written with std::to_chars. Private to the exporter: http_server.cpp
-// routes to it, events.cpp streams its device entries.
+// written with std::to_chars. http_server.cpp routes to it, events.cpp
+// streams its device entries, and tests/bench/api_bench times it in process.
 #pragma once
 
 #include <cstdint>
