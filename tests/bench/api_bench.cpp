@@ -12,10 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "thermomaven/exporter/api.hpp"
 #include "api_test_support.hpp"
+#include "bench_timing.hpp"
 #include "exporter_test_support.hpp"
 #include "thermomaven/core/time.hpp"
+#include "thermomaven/exporter/api.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 
@@ -25,17 +26,7 @@ namespace api = thermomaven::exporter::api;
 
 namespace {
 
-template <typename F>
-double median_ms(int runs, F&& body) {
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    const auto start = Clock::now();
-    body();
-    times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
+using tm_bench::median_ms;
 
 }  // namespace
 

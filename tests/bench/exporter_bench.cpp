@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "exporter_test_support.hpp"
 #include "thermomaven/exporter/cook_export.hpp"
 #include "thermomaven/exporter/http_server.hpp"
@@ -88,17 +89,7 @@ double median(std::vector<double> times) {
   return times[times.size() / 2];
 }
 
-template <typename F>
-double median_ms(int runs, F&& body) {
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    const auto start = Clock::now();
-    body();
-    times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
+using tm_bench::median_ms;
 
 void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_ms,
                   bool in_process_only) {
