@@ -70,11 +70,7 @@ struct Served {
       writer.write(status);
       writer.commit();
     }
-    exporter::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.stale_after_s = 0;
-    server = std::make_unique<exporter::HttpServer>(db, std::move(options));
-    server->start();
+    server = api_test::start_server(db);
   }
   std::string url(const std::string& path) const { return server->url() + path; }
 };

@@ -135,11 +135,7 @@ struct Served {
     for (int d = 0; d < devices; ++d)
       writer.write(report("dev" + std::to_string(d), api_test::kStartMs, 700));
     writer.commit();
-    exporter::ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    options.stale_after_s = 0;
-    server = std::make_unique<exporter::HttpServer>(db, std::move(options));
-    server->start();
+    server = api_test::start_server(db);
   }
   int port() const { return server->port(); }
 };

@@ -5,9 +5,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "thermomaven/core/records.hpp"
+#include "thermomaven/exporter/http_server.hpp"
 #include "thermomaven/storage/reading_writer.hpp"
 
 namespace api_test {
@@ -69,6 +71,17 @@ inline void write_heating_cook(storage::ReadingWriter& writer, const std::string
     writer.write(heating_report(device, probes, at, static_cast<double>(i * every_ms) / 1000.0));
   }
   writer.commit();
+}
+
+// An exporter started on a free loopback port over `db_path`, staleness off
+// (the test data is older than the stale-after window).
+inline std::unique_ptr<thermomaven::exporter::HttpServer> start_server(const std::string& db_path) {
+  thermomaven::exporter::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.stale_after_s = 0;
+  auto server = std::make_unique<thermomaven::exporter::HttpServer>(db_path, std::move(options));
+  server->start();
+  return server;
 }
 
 }  // namespace api_test
