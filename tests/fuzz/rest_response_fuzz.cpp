@@ -19,8 +19,7 @@ void check_one_line(const ApiError& e) {
 
 // Both data parsers on `data`: the same bytes may come back from either call.
 void parse_data(std::string_view data) {
-  using namespace thermomaven::collector;
-using namespace thermomaven::client;
+  using namespace thermomaven::client;
   try {
     parse_login_data(data);
   } catch (const ApiError& e) {
@@ -45,8 +44,7 @@ using namespace thermomaven::client;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
-  using namespace thermomaven::collector;
-using namespace thermomaven::client;
+  using namespace thermomaven::client;
   const std::string body(reinterpret_cast<const char*>(bytes), size);
   HttpResponse response;
   response.status = 200;
