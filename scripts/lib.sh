@@ -12,6 +12,8 @@ TM_PACKAGES=(
   clang libclang-rt-14-dev
   systemd  # systemd-analyze checks scripts/systemd/thermomaven.service; nothing is started
   faketime  # faults_test: the collector's wall clock jumping backwards
+  libjs-dygraphs  # the cook page's chart, served from /usr/share/javascript/dygraphs
+  chromium chromium-driver python3-selenium  # page_browser_test: a real headless browser
 )
 
 as_root() {
