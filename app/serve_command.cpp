@@ -93,8 +93,8 @@ int serve_command(int argc, char** argv) {
                          : tls       ? " (TLS, no authentication)"
                          : auth      ? " (basic authentication without TLS)"
                                      : "";
-  std::fprintf(stderr, "serve: listening on %s%s (metrics at %s/metrics)\n", server.url().c_str(),
-               security, server.url().c_str());
+  std::fprintf(stderr, "serve: listening on %s%s (the page at %s/, metrics at %s/metrics)\n",
+               server.url().c_str(), security, server.url().c_str(), server.url().c_str());
   const int received = wait_for_stop_signal();
   std::fprintf(stderr, "serve: stopping (signal %d)\n", received);
   server.stop();

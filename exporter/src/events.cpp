@@ -129,7 +129,14 @@ void EventHub::stream(const std::function<bool(std::string_view)>& write) {
       }
     }
     const auto now = std::chrono::steady_clock::now();
-    if (batch.empty() && now >= next_beat) batch = ": keep-alive\n\n";
+    if (batch.empty() && now >= next_beat) {
+      // The comment keeps proxies from closing an idle stream; EventSource
+      // never shows a comment to the page, so a `ping` event follows in the
+      // same block, for the page's "last heard" and its silence watchdog.
+      batch = ": keep-alive\nevent: ping\ndata: {\"now_ms\": ";
+      batch += std::to_string(thermomaven::now_ms());
+      batch += "}\n\n";
+    }
     if (!batch.empty()) {
       if (!write(batch)) return;
       next_beat = std::chrono::steady_clock::now() + options_.heartbeat;

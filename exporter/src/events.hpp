@@ -34,7 +34,7 @@ struct EventHubOptions {
   // Entries are rendered again this often while clients listen even without
   // a commit, so that a device turning stale is sent.
   std::chrono::milliseconds refresh{5'000};
-  std::chrono::milliseconds heartbeat{15'000};  // a comment line this often
+  std::chrono::milliseconds heartbeat{15'000};  // a comment and a ping event this often
   // The collector's live status when this process runs it (as /healthz);
   // else the one stored in the database.
   std::function<std::optional<CollectorStatus>()> collector_state;

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -12,6 +14,7 @@
 
 #include "thermomaven/exporter/api.hpp"
 #include "events.hpp"
+#include "web_assets.hpp"
 #include "thermomaven/core/json_text.hpp"
 #include "thermomaven/core/numbers.hpp"
 #include "thermomaven/core/time.hpp"
@@ -103,8 +106,26 @@ Response json(int status, std::string body) {
 }
 
 constexpr const char* kEndpoints =
-    "endpoints: /metrics, /cooks, /cooks/{uuid}.csv[?unit=C|F], /healthz, /api/devices, "
-    "/api/cooks, /api/cooks/{uuid}/series, /events";
+    "endpoints: / (live view), /history, /cooks/{uuid} (a cook's chart), /metrics, /cooks, "
+    "/cooks/{uuid}.csv[?unit=C|F], /healthz, /api/devices, /api/cooks, /api/cooks/{uuid}, "
+    "/api/cooks/{uuid}/series, /events";
+
+// By file extension, for the page's files and the chart library's.
+std::string content_type_of(std::string_view name) {
+  static constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
+      {".html", "text/html; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+  };
+  for (const auto& [extension, type] : kTypes)
+    if (name.ends_with(extension)) return std::string(type);
+  return "application/octet-stream";
+}
+
+// The files the chart library's Debian package installs that the cook page
+// loads, served as /static/NAME.
+constexpr std::string_view kChartLibraryFiles[] = {"dygraph.min.js", "dygraph.min.css"};
 
 // At most this many /events streams at once; the next one gets a 503.
 constexpr int kMaxEventClients = 64;
@@ -118,6 +139,19 @@ Response api_json(int status, std::string body) {
 
 Response api_error(int status, std::string_view message) {
   return api_json(status, api::error_json(message));
+}
+
+// The page's own files and the chart library: never sniffed as anything
+// else, and no script but the page's own files may run (no inline script,
+// no other origin), so that a device name or a note cannot become code.
+Response page_file(std::string_view name, std::string_view body) {
+  Response r;
+  r.content_type = content_type_of(name);
+  r.body = body;
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'self'");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  return r;
 }
 
 // Cook ids are hex from the cloud; anything else cannot be one, and only
@@ -300,6 +334,9 @@ class HttpServer::Impl {
       return r;
     }
     if (path == "/metrics") return metrics();
+    if (path == "/") return page("live.html");
+    if (path == "/history") return page("history.html");
+    if (path.starts_with("/static/")) return static_file(path.substr(8));
     if (path == "/cooks") return cooks();
     if (path == "/healthz") return health();
     if (path.starts_with("/api/")) return api(path, request.query_string);
@@ -308,6 +345,8 @@ class HttpServer::Impl {
         path.size() > prefix.size() + suffix.size())
       return cook_csv(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()),
                       request.query_string);
+    if (path.starts_with(prefix) && path.size() > prefix.size())
+      return cook_page(path.substr(prefix.size()));
     return text(404, "not found; " + std::string(kEndpoints));
   }
 
@@ -350,6 +389,9 @@ class HttpServer::Impl {
           path.size() > prefix.size() + suffix.size())
         return api_series(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()),
                           query);
+      if (path.starts_with(prefix) && path.size() > prefix.size() &&
+          path.find('/', prefix.size()) == std::string_view::npos)
+        return api_cook(path.substr(prefix.size()), query);
       return api_error(404, "not found; " + std::string(kEndpoints));
     } catch (const api::ApiError& e) {
       return api_error(e.status, e.what());
@@ -375,6 +417,16 @@ class HttpServer::Impl {
     });
   }
 
+  Response api_cook(std::string_view id, std::string_view query) {
+    if (!query.empty()) throw api::ApiError(400, "/api/cooks/{uuid} takes no parameters");
+    if (!plausible_cook_id(id)) return api_error(404, "no such cook");
+    return with_reader([&](storage::CookReader& reader) {
+      const auto cook = reader.find_cook(id);
+      if (!cook) return api_error(404, "no such cook");
+      return api_json(200, cook_json(*cook, now_ms(), options_.cook_gap_ms) + "\n");
+    });
+  }
+
   Response api_series(std::string_view id, std::string_view query) {
     const api::SeriesOptions options = api::parse_series_query(query);
     if (!plausible_cook_id(id)) return api_error(404, "no such cook");
@@ -396,6 +448,47 @@ class HttpServer::Impl {
       lease.mark_broken();
       throw;
     }
+  }
+
+  Response page(std::string_view name) {
+    for (const WebAsset& asset : web_assets())
+      if (asset.name == name) return page_file(name, asset.body);
+    return text(404, "not found");  // a file missing from the build's table
+  }
+
+  // The cook page exists for the cooks that do: an unknown one is a 404
+  // before any script runs.
+  Response cook_page(std::string_view id) {
+    if (!plausible_cook_id(id)) return text(404, "no such cook");
+    return with_reader([&](storage::CookReader& reader) {
+      return reader.find_cook(id) ? page("cook.html") : text(404, "no such cook");
+    });
+  }
+
+  // /static/NAME: one of the page's files, or the chart library from its
+  // Debian package (read once, then kept).
+  Response static_file(std::string_view name) {
+    for (std::string_view library_file : kChartLibraryFiles)
+      if (name == library_file) return chart_library_file(library_file);
+    for (const WebAsset& asset : web_assets())
+      if (asset.name == name && !name.ends_with(".html")) return page_file(name, asset.body);
+    return text(404, "not found");
+  }
+
+  Response chart_library_file(std::string_view name) {
+    std::lock_guard lock(chart_library_mutex_);
+    auto cached = chart_library_.find(std::string(name));
+    if (cached == chart_library_.end()) {
+      const std::string path = options_.chart_library_dir + "/" + std::string(name);
+      std::ifstream in(path, std::ios::binary);
+      if (!in)
+        return text(404, "the chart library is missing: " + path +
+                             " (install Debian's libjs-dygraphs)");
+      std::ostringstream content;
+      content << in.rdbuf();
+      cached = chart_library_.emplace(std::string(name), std::move(content).str()).first;
+    }
+    return page_file(name, cached->second);
   }
 
   Response metrics() {
@@ -460,6 +553,8 @@ class HttpServer::Impl {
 
   ServerOptions options_;
   ConnectionPool pool_;
+  std::mutex chart_library_mutex_;
+  std::map<std::string, std::string> chart_library_;  // file name -> content, once read
   EventHub events_;
   std::unique_ptr<BasicAuth> auth_;
   mg_context* context_ = nullptr;

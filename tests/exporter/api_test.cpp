@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <regex>
 #include <set>
 
 #include "api_test_support.hpp"
@@ -343,7 +344,7 @@ TEST_CASE("/api/cooks/{uuid}/series: bad parameters are 400, unknown cooks 404")
   expect_error("/api/cooks/dev1c1/series?points=5", 400, "points");
   expect_error("/api/cooks/nosuchcook/series", 404, "no such cook");
   expect_error("/api/cooks/..%2Fx/series", 404, "");
-  expect_error("/api/cooks//series", 404, "not found");
+  expect_error("/api/cooks//series", 404, "");  // civetweb reads it as /api/cooks/series
   expect_error("/api/nothing", 404, "not found");
   simdjson::dom::parser parser;
   CHECK(text(get_json(parser, "/api/cooks/latest/series")["cook_uuid"]) == "d2c");
@@ -382,4 +383,73 @@ TEST_CASE("the page API answers 503 with a JSON error while the database is unre
   CHECK(r.status == 503);
   CHECK(r.header("content-type") == "application/json");
   CHECK(r.body.starts_with("{\"error\": \"database unavailable: "));
+}
+
+TEST_CASE("the page: /, /history and /cooks/{uuid} as HTML, its files, all under the CSP") {
+  struct Expected {
+    std::string path;
+    std::string content_type;
+    std::string contains;
+  };
+  const Expected pages[] = {
+      {"/", "text/html; charset=utf-8", "/static/live.js"},
+      {"/history", "text/html; charset=utf-8", "/static/history.js"},
+      {"/cooks/dev1c1", "text/html; charset=utf-8", "/static/dygraph.min.js"},
+      {"/cooks/latest", "text/html; charset=utf-8", "/static/cook.js"},
+      {"/static/page.js", "text/javascript; charset=utf-8", "class LiveStream"},
+      {"/static/page.css", "text/css; charset=utf-8", "prefers-color-scheme: dark"},
+      {"/static/icon.svg", "image/svg+xml", "<svg"},
+      // The chart library, read from Debian's libjs-dygraphs.
+      {"/static/dygraph.min.js", "text/javascript; charset=utf-8", "@license"},
+      {"/static/dygraph.min.css", "text/css; charset=utf-8", ".dygraph-"},
+  };
+  for (const auto& page : pages) {
+    const auto r = http_request(shared().url(page.path));
+    INFO(page.path << " -> " << r.status << " " << r.body.substr(0, 200));
+    CHECK(r.status == 200);
+    CHECK(r.header("content-type") == page.content_type);
+    CHECK(r.header("content-security-policy") == "default-src 'self'");
+    CHECK(r.header("x-content-type-options") == "nosniff");
+    CHECK(r.body.find(page.contains) != std::string::npos);
+  }
+  // No inline script and no other origin in any page: the CSP would refuse
+  // them, and the page must work with no internet.
+  for (const char* path : {"/", "/history", "/cooks/dev1c1"}) {
+    const std::string body = http_request(shared().url(path)).body;
+    INFO(path);
+    CHECK(std::regex_search(body, std::regex("<script>|<script [^>]*>[^<]")) == false);
+    CHECK(body.find("http://") == std::string::npos);
+    CHECK(body.find("https://") == std::string::npos);
+    CHECK(body.find("style=") == std::string::npos);
+  }
+  // Unknown cooks and files are 404s; the HTML is not served as a static file.
+  for (const char* path : {"/cooks/nosuchcook", "/cooks/bad%20id", "/static/nosuch.js",
+                           "/static/live.html", "/static/../live.html", "/historyx"}) {
+    INFO(path);
+    CHECK(http_request(shared().url(path)).status == 404);
+  }
+}
+
+TEST_CASE("/api/cooks/{uuid}: one cook, with the fields of `cooks --json`") {
+  simdjson::dom::parser parser;
+  const auto cook = get_json(parser, "/api/cooks/dev1c1");
+  CHECK(text(cook["cook_uuid"]) == "dev1c1");
+  CHECK(text(cook["device_name"]) == kHostileName);
+  CHECK(text(cook["notes"]) == kHostileNote);
+  CHECK(int64_t(cook["readings"]) == kReadings);
+  CHECK(text(cook["unit"]) == "F");
+  expect_error("/api/cooks/nosuchcook", 404, "no such cook");
+  expect_error("/api/cooks/dev1c1?unit=C", 400, "no parameters");
+}
+
+TEST_CASE("the cook page answers 404 without its chart library, with the package's name") {
+  exporter::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.stale_after_s = 0;
+  options.chart_library_dir = shared().dir / "no-such-dir";
+  exporter::HttpServer server(shared().db, options);
+  server.start();
+  const auto r = http_request(server.url() + "/static/dygraph.min.js");
+  CHECK(r.status == 404);
+  CHECK_THAT(r.body, Catch::Contains("libjs-dygraphs"));
 }

@@ -1,5 +1,5 @@
-// The exporter's HTTP server: /metrics, /cooks, /cooks/{uuid}.csv,
-// /healthz, the page API (/api/devices, /api/cooks, /api/cooks/{uuid}/series)
+// The exporter's HTTP server: the page (/, /history, /cooks/{uuid}),
+// /metrics, /cooks, /cooks/{uuid}.csv, /healthz, the page API (/api/devices, /api/cooks, /api/cooks/{uuid}/series)
 // and its live stream (/events) on one port, everything read from the
 // database at request time (docs/exporter.md).
 #pragma once
@@ -30,6 +30,9 @@ struct ServerOptions {
   // Set by a process that also runs the collector: its live state for
   // /healthz, fresher than what it last wrote to the database.
   std::function<std::optional<CollectorStatus>()> collector_state;
+  // Where the cook page's chart library (dygraphs 2.2.1, MIT) is read from:
+  // Debian's libjs-dygraphs installs it here.
+  std::string chart_library_dir = "/usr/share/javascript/dygraphs";
   // TLS and basic authentication (load_web_config). With users, every path
   // needs them, /healthz too; with TLS, plain HTTP is not answered.
   std::optional<WebConfig> web_config;

@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""The page in a real browser: Debian's chromium, headless, driven through
+chromium-driver with python3-selenium.
+
+Two real servers, started here as child processes:
+- `thermomaven run` (collector and exporter in one process) against
+  `thermomaven-sim` (3 devices, a report a second, cooks at 30x speed): the
+  live view shows every device and a new report changes a food temperature
+  without a reload; the history lists the cooks and opens one; a cook page
+  draws its series.
+- `thermomaven serve` over the sample capture imported with one cook's note
+  replaced by `<img src=x onerror=alert(1)>`: the note shows as those
+  characters on every page, no element comes of it, no alert opens.
+
+Every page is also checked for console errors (a CSP refusal is one), and
+photographed at phone size (412x915) and desktop size into --artifacts.
+Exit status 0 when every check passed; each failure is one line on stderr.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import UnexpectedAlertPresentException
+from selenium.webdriver.common.by import By
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from page_harness import (HOSTILE_NOTE, browser, console_errors, get_json,  # noqa: E402
+                          start_hostile, start_live, wait_for)
+
+PHONE = {"width": 412, "height": 915}
+DESKTOP = {"width": 1366, "height": 900}
+
+failures = []
+
+
+def check(condition, what):
+    """Records a failed check (and goes on, to report every failure)."""
+    if not condition:
+        failures.append(what)
+        print("FAIL: " + what, file=sys.stderr)
+    else:
+        print("ok: " + what)
+    return condition
+
+
+def screenshots(driver, artifacts, name):
+    """The page as a phone and as a desktop shows it."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           dict(PHONE, deviceScaleFactor=2, mobile=True))
+    time.sleep(0.8)
+    driver.save_screenshot(os.path.join(artifacts, name + "-phone.png"))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    time.sleep(0.8)
+    driver.save_screenshot(os.path.join(artifacts, name + "-desktop.png"))
+
+
+def chart_drawn(driver):
+    """How many pixels the chart's canvases have painted."""
+    return driver.execute_script("""
+        let painted = 0;
+        for (const c of document.querySelectorAll('#chart canvas')) {
+          if (!c.width || !c.height) continue;
+          const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+        }
+        return painted;""")
+
+
+def brightness(css_rgb):
+    """The mean of an "rgb(r, g, b)" colour's channels."""
+    channels = [int(c) for c in re.findall(r"\d+", css_rgb)[:3]]
+    return sum(channels) / 3
+
+
+def foods(driver):
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".food-value")]
+
+
+def test_live_view(driver, url, artifacts):
+    state = wait_for(lambda: (lambda s: s if len(s["devices"]) == 3 and all(
+        d["probes"] for d in s["devices"]) else None)(get_json(url + "/api/devices")), 60)
+    if not check(state is not None, "the collector stored reports of 3 devices"):
+        return
+    driver.get(url + "/")
+    shown = wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, ".device")) == 3, 10)
+    check(shown, "the live view shows a card per simulated device")
+    names = {e.text for e in driver.find_elements(By.CSS_SELECTOR, ".device-name")}
+    check(names == {d["name"] for d in state["devices"]},
+          "the live view shows every device's name: %s" % sorted(names))
+    check(len(driver.find_elements(By.CSS_SELECTOR, ".probe")) ==
+          sum(len(d["probes"]) for d in state["devices"]), "a panel per probe")
+    driver.execute_script("window.__sameDocument = 'not reloaded';")
+    before = foods(driver)
+    changed = wait_for(lambda: foods(driver) != before, 10)
+    check(changed, "a new report changed a displayed food temperature within 10 s")
+    check(driver.execute_script("return window.__sameDocument") == "not reloaded",
+          "... without a reload")
+    status = driver.find_element(By.ID, "status").text
+    check("live" in status and "last heard" in status and "broker connected" in status,
+          "the status line shows the stream, last heard and the broker: %r" % status)
+    # The unit switch, remembered across a reload.
+    driver.find_element(By.CSS_SELECTOR, "[data-unit='F']").click()
+    check(wait_for(lambda: all(e.text == "°F" for e in
+                               driver.find_elements(By.CSS_SELECTOR, ".food-unit")), 5),
+          "°F shows every food temperature in °F")
+    driver.refresh()
+    check(wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".food-unit") and all(
+        e.text == "°F" for e in driver.find_elements(By.CSS_SELECTOR, ".food-unit")), 10),
+          "the °F choice is remembered after a reload")
+    driver.find_element(By.CSS_SELECTOR, "[data-unit='C']").click()
+    screenshots(driver, artifacts, "live")
+    # The dark theme, when the system asks for one.
+    light = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+        "features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    dark = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    check(light != dark and brightness(dark) < 60 < brightness(light),
+          "a dark theme when the system asks for one: %s -> %s" % (light, dark))
+    driver.save_screenshot(os.path.join(artifacts, "live-dark-desktop.png"))
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    errors = console_errors(driver)
+    check(not errors, "no console error on the live view: %s" % errors)
+
+
+def estimating(url):
+    """A running cook whose forecast has an estimate (not the hostile one)."""
+    for d in get_json(url + "/api/devices")["devices"]:
+        for p in d.get("probes", []):
+            f = p.get("forecast") or {}
+            if f.get("state") == "estimating" and f.get("predicted_done_ms") and \
+                    p["cook"]["notes"] != HOSTILE_NOTE:
+                return p["cook"]["cook_uuid"]
+    return None
+
+
+def test_forecast_band(driver, url):
+    """A running cook with an estimate: the page says when, and draws the
+    band and the line to the target past the last reading."""
+    cook = estimating(url)
+    if not check(cook, "a cook of the capture has an estimate"):
+        return
+    driver.get(url + "/cooks/" + cook)
+    text = wait_for(lambda: driver.find_element(By.ID, "forecast").text, 10) or ""
+    check(text.startswith("Forecast: done"), "the cook page gives the forecast: %r" % text)
+    check(wait_for(lambda: chart_drawn(driver) > 500, 10), "... and draws its chart")
+
+
+def test_cook_page(driver, url, artifacts, name):
+    state = get_json(url + "/api/devices")
+    running = {p["cook"]["cook_uuid"] for d in state["devices"] for p in d.get("probes", [])
+               if p.get("cook")}
+    if not check(running, "a running cook to open (%s)" % name):
+        return
+    # One with a forecast band if there is one, else the longest: for the picture.
+    cooks = [estimating(url)] + [c["cook_uuid"] for c in sorted(
+        get_json(url + "/api/cooks"), key=lambda c: -c["readings"]) if c["cook_uuid"] in running]
+    cooks = [c for c in cooks if c]
+    driver.get(url + "/cooks/" + cooks[0])
+    painted = wait_for(lambda: chart_drawn(driver) > 500, 10)
+    check(painted, "the cook page draws its series (%s)" % name)
+    check("Food" in driver.find_element(By.ID, "readout").text,
+          "the readout shows the latest values (%s)" % name)
+    csv = driver.find_element(By.ID, "csv").get_attribute("href")
+    check(re.search(r"/cooks/%s\.csv\?unit=[CF]$" % cooks[0], csv), "the CSV link: %s" % csv)
+    # Hovering the chart shows the values at that point.
+    chart = driver.find_element(By.ID, "chart")
+    webdriver.ActionChains(driver).move_to_element(chart).perform()
+    check(wait_for(lambda: "Food" in driver.find_element(By.ID, "readout").text, 3),
+          "hovering shows the values at a point (%s)" % name)
+    screenshots(driver, artifacts, "cook-" + name)
+    errors = console_errors(driver)
+    check(not errors, "no console error on the cook page (%s): %s" % (name, errors))
+
+
+def test_history(driver, url, artifacts, name):
+    before = get_json(url + "/api/cooks?limit=25")
+    driver.get(url + "/history")
+    rows = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#cooks tbody tr"), 10) or []
+    shown = [r.get_attribute("data-cook-uuid") for r in rows]
+    after = [c["cook_uuid"] for c in get_json(url + "/api/cooks?limit=25")]
+    # The simulator may start cooks meanwhile: what is listed is a page of
+    # the cooks as the API listed them between the two reads, in its order.
+    check(len(shown) >= len(before) and set(shown) <= set(after),
+          "the history lists the cooks (%s): %d rows" % (name, len(shown)))
+    check(shown == [u for u in after if u in shown], "newest first (%s)" % name)
+    if not rows:
+        return
+    first = shown[0]
+    screenshots(driver, artifacts, "history-" + name)
+    errors = console_errors(driver)
+    check(not errors, "no console error on the history (%s): %s" % (name, errors))
+    driver.find_element(By.CSS_SELECTOR, "#cooks tbody tr .cook-link").click()
+    opened = wait_for(lambda: driver.current_url.endswith("/cooks/" + first), 10)
+    check(opened, "a row opens its cook (%s)" % name)
+    check(wait_for(lambda: chart_drawn(driver) > 500, 10),
+          "the opened cook draws its chart (%s)" % name)
+
+
+def test_hostile_note(driver, url, artifacts):
+    try:
+        driver.get(url + "/history")
+        notes = wait_for(lambda: [e.text for e in
+                                  driver.find_elements(By.CSS_SELECTOR, "#cooks td.notes")
+                                  if e.text], 10) or []
+        check(HOSTILE_NOTE in notes, "the history shows the note as its characters: %s" % notes)
+        check(not driver.find_elements(By.CSS_SELECTOR, "main img"),
+              "no element comes of the note on the history")
+        cook = [c for c in get_json(url + "/api/cooks") if c["notes"] == HOSTILE_NOTE][0]
+        driver.get(url + "/cooks/" + cook["cook_uuid"])
+        note = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".meta-notes").text, 10)
+        check(note == HOSTILE_NOTE, "the cook page shows the note as its characters: %r" % note)
+        check(not driver.find_elements(By.CSS_SELECTOR, "main img"),
+              "no element comes of the note on the cook page")
+        driver.get(url + "/")
+        live_notes = wait_for(lambda: [e.text for e in
+                                       driver.find_elements(By.CSS_SELECTOR, ".note")], 10) or []
+        check(HOSTILE_NOTE in live_notes, "the live view shows the note as its characters")
+        check(not driver.find_elements(By.CSS_SELECTOR, "main img"),
+              "no element comes of the note on the live view")
+        time.sleep(1)
+        driver.title  # raises if an alert opened
+        check(True, "no alert opened")
+    except UnexpectedAlertPresentException:
+        check(False, "the hostile note ran as script: an alert opened")
+    errors = console_errors(driver)
+    check(not errors, "no console error with the hostile note: %s" % errors)
+
+
+def test_headers(url):
+    for path in ("/", "/history", "/static/page.js", "/static/dygraph.min.js"):
+        with urllib.request.urlopen(url + path, timeout=10) as response:
+            check(response.headers.get("Content-Security-Policy") == "default-src 'self'",
+                  path + ": Content-Security-Policy default-src 'self'")
+            check(response.headers.get("X-Content-Type-Options") == "nosniff",
+                  path + ": X-Content-Type-Options nosniff")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--thermomaven", required=True)
+    parser.add_argument("--sim", required=True)
+    parser.add_argument("--capture", required=True)
+    parser.add_argument("--artifacts", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.artifacts, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="tm-page-")
+    children = []
+    driver = None
+    try:
+        started, live_url = start_live(args.thermomaven, args.sim, work)
+        children += started
+        started, hostile_url = start_hostile(args.thermomaven, args.capture, work)
+        children += started
+        driver = browser(DESKTOP)
+        test_headers(live_url)
+        test_live_view(driver, live_url, args.artifacts)
+        test_cook_page(driver, live_url, args.artifacts, "live")
+        test_history(driver, live_url, args.artifacts, "live")
+        test_hostile_note(driver, hostile_url, args.artifacts)
+        test_forecast_band(driver, hostile_url)
+        test_cook_page(driver, hostile_url, args.artifacts, "capture")
+        test_history(driver, hostile_url, args.artifacts, "capture")
+    except Exception as e:  # a harness failure is a failure too, in one line
+        check(False, "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else ""))
+    finally:
+        if driver:
+            driver.quit()
+        for child in reversed(children):
+            child.stop()
+        if failures:
+            for child in children:
+                print("---- %s (end)\n%s" % (child.log_path, child.log()[-2000:]), file=sys.stderr)
+        shutil.rmtree(work, ignore_errors=True)
+    print("screenshots in " + args.artifacts)
+    if failures:
+        print("%d check(s) failed" % len(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
