@@ -12,7 +12,8 @@ Real parts: `thermomaven-sim` (10 devices, a report a second each),
 chromium-driver. First load: each of --loads fresh navigations to / is timed
 with the browser's Navigation Timing (from navigation start to the load
 event) and until the first device card is on screen (a MutationObserver
-installed before the page's own scripts). Update latency: for --seconds, an
+installed before the page's own scripts); then the same for a running
+cook's page (load event). Update latency: for --seconds, an
 observer notes when each device's card first shows a report
 (data-last-report-ms, the report's serverTime, stamped by the simulator just
 before it publishes); latency = that moment minus the report's time, on one
@@ -80,6 +81,19 @@ def main():
               "devices on screen median %.0f ms (p90 %.0f, max %.0f)" % (
                   len(loads), statistics.median(loads), percentile(loads, 90), max(loads),
                   statistics.median(firsts), percentile(firsts, 90), max(firsts)))
+        cook = next(p["cook"]["cook_uuid"] for d in get_json(url + "/api/devices")["devices"]
+                    for p in d.get("probes", []) if p.get("cook"))
+        cook_loads = []
+        for _ in range(args.loads + 1):
+            driver.get(url + "/cooks/" + cook)
+            cook_loads.append(driver.execute_script(
+                "return performance.getEntriesByType('navigation')[0].loadEventEnd"))
+        cook_loads = cook_loads[1:]
+        print("first load of a cook page (with the 131 KB chart library, %d loads): load event "
+              "median %.0f ms (p90 %.0f, max %.0f)" % (
+                  len(cook_loads), statistics.median(cook_loads), percentile(cook_loads, 90),
+                  max(cook_loads)))
+        driver.get(url + "/")
         start_ms = time.time() * 1000
         time.sleep(args.seconds)
         shown = driver.execute_script("return window.__tm.shown")
