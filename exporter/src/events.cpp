@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "thermomaven/exporter/api.hpp"
 #include "thermomaven/core/time.hpp"
+#include "thermomaven/exporter/api.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/database.hpp"
 

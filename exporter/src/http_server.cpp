@@ -12,17 +12,17 @@
 #include <string_view>
 #include <vector>
 
-#include "thermomaven/exporter/api.hpp"
 #include "events.hpp"
-#include "web_assets.hpp"
 #include "thermomaven/core/json_text.hpp"
 #include "thermomaven/core/numbers.hpp"
 #include "thermomaven/core/time.hpp"
+#include "thermomaven/exporter/api.hpp"
 #include "thermomaven/exporter/cook_export.hpp"
 #include "thermomaven/exporter/metrics.hpp"
 #include "thermomaven/storage/cook_reader.hpp"
 #include "thermomaven/storage/database.hpp"
 #include "thermomaven/tls/tls_front.hpp"
+#include "web_assets.hpp"
 
 namespace thermomaven::exporter {
 namespace {
@@ -482,8 +482,8 @@ class HttpServer::Impl {
       const std::string path = options_.chart_library_dir + "/" + std::string(name);
       std::ifstream in(path, std::ios::binary);
       if (!in)
-        return text(404, "the chart library is missing: " + path +
-                             " (install Debian's libjs-dygraphs)");
+        return text(404,
+                    "the chart library is missing: " + path + " (install Debian's libjs-dygraphs)");
       std::ostringstream content;
       content << in.rdbuf();
       cached = chart_library_.emplace(std::string(name), std::move(content).str()).first;

@@ -100,9 +100,9 @@ TEST_CASE("a cook downloads as the same CSV as `thermomaven export`, as an attac
 TEST_CASE("unknown paths, unknown cooks and bad parameters get short errors") {
   Served& s = shared();
   for (const std::string path :
-       {"/index.html", "/nope", "/metrics/extra", "/cooks/", "/cooks/.csv", "/cooks/0123456789abcdef.csv",
-        "/cooks/../../etc/passwd", "/cooks/%22%0d%0aSet-Cookie:x.csv", "/cooks/a%2Fb.csv",
-        "/healthz.csv", "/COOKS"}) {
+       {"/index.html", "/nope", "/metrics/extra", "/cooks/", "/cooks/.csv",
+        "/cooks/0123456789abcdef.csv", "/cooks/../../etc/passwd",
+        "/cooks/%22%0d%0aSet-Cookie:x.csv", "/cooks/a%2Fb.csv", "/healthz.csv", "/COOKS"}) {
     const auto r = http_request(s.url(path));
     INFO(path);
     CHECK(r.status == 404);

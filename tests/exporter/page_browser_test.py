@@ -80,8 +80,16 @@ def brightness(css_rgb):
     return sum(channels) / 3
 
 
+def texts(driver, selector):
+    """The text of every element `selector` matches, read in one step: the
+    live view rebuilds its cards on every event, so an element found in one
+    call may be gone by the next."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent)", selector)
+
+
 def foods(driver):
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".food-value")]
+    return texts(driver, ".food-value")
 
 
 def test_live_view(driver, url, artifacts):
@@ -92,7 +100,7 @@ def test_live_view(driver, url, artifacts):
     driver.get(url + "/")
     shown = wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, ".device")) == 3, 10)
     check(shown, "the live view shows a card per simulated device")
-    names = {e.text for e in driver.find_elements(By.CSS_SELECTOR, ".device-name")}
+    names = set(texts(driver, ".device-name"))
     check(names == {d["name"] for d in state["devices"]},
           "the live view shows every device's name: %s" % sorted(names))
     check(len(driver.find_elements(By.CSS_SELECTOR, ".probe")) ==
@@ -108,12 +116,11 @@ def test_live_view(driver, url, artifacts):
           "the status line shows the stream, last heard and the broker: %r" % status)
     # The unit switch, remembered across a reload.
     driver.find_element(By.CSS_SELECTOR, "[data-unit='F']").click()
-    check(wait_for(lambda: all(e.text == "°F" for e in
-                               driver.find_elements(By.CSS_SELECTOR, ".food-unit")), 5),
+    check(wait_for(lambda: all(t == "°F" for t in texts(driver, ".food-unit")), 5),
           "°F shows every food temperature in °F")
     driver.refresh()
-    check(wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".food-unit") and all(
-        e.text == "°F" for e in driver.find_elements(By.CSS_SELECTOR, ".food-unit")), 10),
+    check(wait_for(lambda: (lambda units: units and all(t == "°F" for t in units))(
+        texts(driver, ".food-unit")), 10),
           "the °F choice is remembered after a reload")
     driver.find_element(By.CSS_SELECTOR, "[data-unit='C']").click()
     screenshots(driver, artifacts, "live")
@@ -175,6 +182,14 @@ def test_cook_page(driver, url, artifacts, name):
     webdriver.ActionChains(driver).move_to_element(chart).perform()
     check(wait_for(lambda: "Food" in driver.find_element(By.ID, "readout").text, 3),
           "hovering shows the values at a point (%s)" % name)
+    if name == "live":
+        # A running cook's page follows its new readings without a reload.
+        count = texts(driver, ".meta-readings")
+        driver.execute_script("window.__sameDocument = 'not reloaded';")
+        check(wait_for(lambda: texts(driver, ".meta-readings") != count, 15),
+              "a running cook's page follows new readings")
+        check(driver.execute_script("return window.__sameDocument") == "not reloaded",
+              "... without a reload")
     screenshots(driver, artifacts, "cook-" + name)
     errors = console_errors(driver)
     check(not errors, "no console error on the cook page (%s): %s" % (name, errors))
@@ -197,6 +212,21 @@ def test_history(driver, url, artifacts, name):
     screenshots(driver, artifacts, "history-" + name)
     errors = console_errors(driver)
     check(not errors, "no console error on the history (%s): %s" % (name, errors))
+    # The device filter: only that device's cooks.
+    device = get_json(url + "/api/devices")["devices"][0]
+    select = driver.find_element(By.ID, "device")
+    select.find_element(By.CSS_SELECTOR, "option[value='%s']" % device["device_id"]).click()
+    driver.find_element(By.CSS_SELECTOR, "#filters button").click()
+    def rows_of_device():
+        cells = texts(driver, "#cooks tbody tr td:nth-child(2)")
+        return cells if cells and all(t.startswith(device["name"] + " · probe")
+                                      for t in cells) else None
+    filtered = wait_for(rows_of_device, 10)
+    check(filtered,
+          "the device filter lists only %s's cooks: %s" % (device["name"], filtered))
+    driver.back()
+    wait_for(lambda: "device=" not in driver.current_url and driver.find_elements(
+        By.CSS_SELECTOR, "#cooks tbody tr .cook-link"), 10)
     driver.find_element(By.CSS_SELECTOR, "#cooks tbody tr .cook-link").click()
     opened = wait_for(lambda: driver.current_url.endswith("/cooks/" + first), 10)
     check(opened, "a row opens its cook (%s)" % name)
@@ -207,21 +237,18 @@ def test_history(driver, url, artifacts, name):
 def test_hostile_note(driver, url, artifacts):
     try:
         driver.get(url + "/history")
-        notes = wait_for(lambda: [e.text for e in
-                                  driver.find_elements(By.CSS_SELECTOR, "#cooks td.notes")
-                                  if e.text], 10) or []
+        notes = wait_for(lambda: [t for t in texts(driver, "#cooks td.notes") if t], 10) or []
         check(HOSTILE_NOTE in notes, "the history shows the note as its characters: %s" % notes)
         check(not driver.find_elements(By.CSS_SELECTOR, "main img"),
               "no element comes of the note on the history")
         cook = [c for c in get_json(url + "/api/cooks") if c["notes"] == HOSTILE_NOTE][0]
         driver.get(url + "/cooks/" + cook["cook_uuid"])
-        note = wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".meta-notes").text, 10)
+        note = wait_for(lambda: "".join(texts(driver, ".meta-notes")), 10)
         check(note == HOSTILE_NOTE, "the cook page shows the note as its characters: %r" % note)
         check(not driver.find_elements(By.CSS_SELECTOR, "main img"),
               "no element comes of the note on the cook page")
         driver.get(url + "/")
-        live_notes = wait_for(lambda: [e.text for e in
-                                       driver.find_elements(By.CSS_SELECTOR, ".note")], 10) or []
+        live_notes = wait_for(lambda: texts(driver, ".note"), 10) or []
         check(HOSTILE_NOTE in live_notes, "the live view shows the note as its characters")
         check(not driver.find_elements(By.CSS_SELECTOR, "main img"),
               "no element comes of the note on the live view")

@@ -1,7 +1,8 @@
-// The exporter's HTTP server: the page (/, /history, /cooks/{uuid}),
-// /metrics, /cooks, /cooks/{uuid}.csv, /healthz, the page API (/api/devices, /api/cooks, /api/cooks/{uuid}/series)
-// and its live stream (/events) on one port, everything read from the
-// database at request time (docs/exporter.md).
+// The exporter's HTTP server on one port: the page (/, /history,
+// /cooks/{uuid}) and its files, /metrics, /cooks, /cooks/{uuid}.csv,
+// /healthz, the page API (/api/devices, /api/cooks, /api/cooks/{uuid},
+// /api/cooks/{uuid}/series) and its live stream (/events), everything read
+// from the database at request time (docs/exporter.md).
 #pragma once
 
 #include <cstdint>
@@ -10,8 +11,8 @@
 #include <optional>
 #include <string>
 
-#include "thermomaven/exporter/web_config.hpp"
 #include "thermomaven/core/records.hpp"
+#include "thermomaven/exporter/web_config.hpp"
 #include "thermomaven/storage/collector_status.hpp"
 
 namespace thermomaven::exporter {
