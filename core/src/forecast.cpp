@@ -1,8 +1,10 @@
 // The forecast of one probe's cook (forecast.hpp): readings are averaged
 // into 30-second samples; at each new sample a weighted line is fitted to
-// ln(ambient - food) over the last 30 minutes, the stall is judged from the
-// food's slope, and the predicted finish is smoothed and scored for agreement.
-// Per reading the work is constant; per sample it is bounded by the window.
+// ln(ambient - food) over the last 30 minutes, its extrapolation is shaped by
+// how the rise fell off with the gap over that half hour, the stall is judged
+// from the food's slope, and the predicted finish is smoothed and scored for
+// agreement. Per reading the work is constant; per sample it is bounded by
+// the window.
 #include "thermomaven/core/forecast.hpp"
 
 #include <algorithm>
@@ -157,6 +159,7 @@ void ProbeForecaster::close_bin() {
     }
   } else if (f.ok) {
     remaining = f.remaining_s;
+    if (const auto shaped = shaped_remaining(f, *target_c_)) remaining = *shaped;
     // While the food's rise still accelerates (the core lagging the surface
     // early in a cook) Newton's law, which assumes a slowing rise, runs late;
     // a straight line at the current rate is then the nearer bound.
@@ -225,7 +228,62 @@ ProbeForecaster::Fit ProbeForecaster::fit(double target_c) const {
     out.remaining_s = std::max(0.0, (target_c - at_newest) / out.k);
   }
   out.ok = finite(out.remaining_s);
+  out.gap_c = newton ? std::exp(at_newest) : 0.0;
   return out;
+}
+
+// Newton's law with the rate law's shape measured: the food's rate taken to
+// go as gap^p (p = 1 Newton; p = 0 a straight line), so the time for the
+// fitted gap to close to the target's at rate k*gap0*(gap/gap0)^p. The core
+// of a thick cut lags its surface, and its rise falls off more slowly than
+// the gap until that lag has settled: Newton alone runs late then.
+std::optional<double> ProbeForecaster::shaped_remaining(const Fit& f, double target_c) const {
+  const Sample& newest = samples_.newest();
+  if (!(f.gap_c > 0) || !ambient_ema_c_ || !newest.has_ambient) return std::nullopt;
+  // Evaporation in the stall zone ahead may slow the rise again (a stall
+  // can come back): no shorter time than Newton's before it.
+  if (stall_zone_ahead(newest.food_c, target_c)) return std::nullopt;
+  const std::optional<double> p = rate_law_power();
+  const double ratio = (*ambient_ema_c_ - target_c) / f.gap_c;  // target gap / gap now
+  if (!p || !(ratio > 0) || ratio >= 1) return std::nullopt;
+  if (1 - *p < 1e-6) return std::log(1 / ratio) / f.k;
+  return (1 - std::pow(ratio, 1 - *p)) / ((1 - *p) * f.k);
+}
+
+// p in rate ~ gap^p, from the food's slope and mean gap over the first and the
+// last kShapeEndBins samples of the regime's part of the window, clamped to
+// 0..1 (neither faster than a straight line nor slower than Newton); none
+// with less than kShapeMinBins samples or gaps too alike to tell.
+std::optional<double> ProbeForecaster::rate_law_power() const {
+  std::size_t span = 0;  // samples in the regime and the window, newest back
+  while (span < samples_.count && samples_.at(samples_.count - 1 - span).t_s >= regime_start_s_)
+    ++span;
+  if (span < kShapeMinBins) return std::nullopt;
+  const std::size_t old_end = span - kShapeEndBins;  // samples skipped after the first span
+  const double rate_new = slope_c_per_hour(kShapeEndBins);
+  const double rate_old = slope_c_per_hour(kShapeEndBins, old_end);
+  const double gap_new = *ambient_ema_c_ - mean_food(kShapeEndBins, 0);
+  const double gap_old = *ambient_ema_c_ - mean_food(kShapeEndBins, old_end);
+  if (!(rate_new > 0) || !(rate_old > 0) || !(gap_new > 0) || !(gap_old > gap_new))
+    return std::nullopt;
+  const double log_gaps = std::log(gap_old / gap_new);
+  if (log_gaps < kShapeMinLogGap) return std::nullopt;
+  return std::clamp(std::log(rate_old / rate_new) / log_gaps, 0.0, 1.0);
+}
+
+// In a low-and-slow pit with the food below the stall zone's top and the
+// target above it: evaporation may yet slow the rise.
+bool ProbeForecaster::stall_zone_ahead(double food_c, double target_c) const {
+  const bool low_and_slow_pit = ambient_ema_c_ && *ambient_ema_c_ < kLowAndSlowPitC;
+  return low_and_slow_pit && food_c < kStallZoneTopC && target_c > kStallZoneTopC;
+}
+
+// The food's mean over `bins` samples ending `skip` before the newest.
+double ProbeForecaster::mean_food(std::size_t bins, std::size_t skip) const {
+  double sum = 0;
+  for (std::size_t i = samples_.count - bins - skip; i < samples_.count - skip; ++i)
+    sum += samples_.at(i).food_c;
+  return sum / static_cast<double>(bins);
 }
 
 // The food's slope over `bins` samples ending `skip` before the newest, °C
@@ -329,9 +387,7 @@ Forecast ProbeForecaster::make_forecast(double now_s, double food_c,
   double confidence = std::clamp(1.0 - rel / kZeroConfidenceSpread, 0.0, 1.0) *
                       static_cast<double>(predictions_.count) / kSpreadPredictions;
   if (stalled_) confidence = std::min(confidence, kStalledConfidenceCap);
-  const bool low_and_slow_pit = ambient_ema_c_ && *ambient_ema_c_ < kLowAndSlowPitC;
-  const bool stall_zone_ahead = food_c<kStallZoneTopC&& * target_c> kStallZoneTopC;
-  if (!stall_seen_ && low_and_slow_pit && stall_zone_ahead)
+  if (!stall_seen_ && stall_zone_ahead(food_c, *target_c))
     confidence = std::min(confidence, kStallAheadConfidenceCap);
   f.confidence = finite(confidence) ? confidence : 0.0;
   return f;

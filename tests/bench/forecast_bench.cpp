@@ -4,9 +4,10 @@
 // absolute error of the predicted finish at 25 %, 50 % and 75 % of the time
 // to target, ours next to the station's curRemainedSec, for normal and
 // low-and-slow cooks and overall. "Done" is the first reading at or above the
-// target. Also prints what the simulated cooks look like (length, stall,
-// pit swing), how our error goes with our confidence, and the forecaster's
-// cost per reading. Deterministic: the same figures every run.
+// target. Also prints the normal cooks' 75 % error by the time still to go
+// (short steaks against thick roasts), what the simulated cooks look like
+// (length, stall, pit swing), how our error goes with our confidence, and the
+// forecaster's cost per reading. Deterministic: the same figures every run.
 //
 //   forecast_bench [devices]   (4 probes each; default 100)
 //   FORECAST_TRACE=N forecast_bench ...   also prints scored cook N every 5 minutes
@@ -21,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "thermomaven/sim/device.hpp"
 #include "thermomaven/core/forecast.hpp"
+#include "thermomaven/sim/device.hpp"
 
 namespace fc = thermomaven::forecast;
 using thermomaven::sim::SimDevice;
@@ -66,6 +67,7 @@ struct Result {
   // Per checkpoint: absolute error in minutes, when there was an estimate.
   std::optional<double> ours[3], device[3];
   fc::State state[3]{};
+  double to_go_min[3]{};  // the time still to go at each checkpoint
 };
 
 constexpr double kFractions[3] = {0.25, 0.5, 0.75};
@@ -120,6 +122,7 @@ Result score(const Cook& c) {
       return std::abs(static_cast<double>(*predicted - done)) / 60'000;
     };
     r.ours[k] = error(last->ours_ms);
+    r.to_go_min[k] = static_cast<double>(done - last->t_ms) / 60'000;
     r.state[k] = last->state;
     r.device[k] = error(last->device_ms);
   }
@@ -171,6 +174,30 @@ void row(const char* name, const std::vector<Result>& results, bool (*pick)(cons
                 device.size());
   }
   std::printf("\n");
+}
+
+// Normal cooks at 75 %, split by the time still to go there (short steaks
+// and fish against thick roasts), minutes.
+void by_time_to_go(const std::vector<Result>& results) {
+  constexpr double kBounds[] = {0, 4, 10, 1e9};
+  std::printf(
+      "\nNormal cooks at 75 %%, by the time still to go: median absolute error, minutes\n\n"
+      "| to go | ours | device |\n|---|---|---|\n");
+  for (int b = 0; b < 3; ++b) {
+    std::vector<double> ours, device;
+    for (const Result& r : results) {
+      if (r.low_and_slow || r.to_go_min[2] < kBounds[b] || r.to_go_min[2] >= kBounds[b + 1] ||
+          !r.ours[2] || !r.device[2])
+        continue;
+      ours.push_back(*r.ours[2]);
+      device.push_back(*r.device[2]);
+    }
+    std::printf("| %s | %.2f (%zu) | %.2f (%zu) |\n",
+                b == 0   ? "under 4 min"
+                : b == 1 ? "4-10 min"
+                         : "10 min and more",
+                median(ours), ours.size(), median(device), device.size());
+  }
 }
 
 }  // namespace
@@ -257,6 +284,8 @@ int main(int argc, char** argv) {
       "low-and-slow", results, [](const Result& r) { return r.low_and_slow; }, true);
   row(
       "all", results, [](const Result&) { return true; }, true);
+
+  by_time_to_go(results);
 
   std::printf("\nWhat the simulated cooks look like (medians)\n\n");
   std::printf(

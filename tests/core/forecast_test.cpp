@@ -1,8 +1,10 @@
 // The forecast of a probe's cook (core/forecast.hpp) on synthetic curves:
-// an exact Newton curve gives the right time, nothing is shown while
-// collecting, a plateau is a stall, a cold pit is unreachable, reaching the
-// target is done, °F equals °C, the same input gives the same output,
-// whole-degree steps stay within a bound, and hostile input gives no NaN.
+// an exact Newton curve gives the right time, so do a straight rise and one
+// between the two (the rate law's shape is measured), but not a straight rise
+// below a low-and-slow stall zone; nothing is shown while collecting, a
+// plateau is a stall, a cold pit is unreachable, reaching the target is done,
+// °F equals °C, the same input gives the same output, whole-degree steps stay
+// within a bound, and hostile input gives no NaN.
 #include "thermomaven/core/forecast.hpp"
 
 #include <catch2/catch.hpp>
@@ -67,6 +69,38 @@ void check_sane(const Forecast& f) {
     CHECK_FALSE(f.predicted_done_ms.has_value());
 }
 
+// A rise whose rate goes as gap^p while the gap shrinks (p = 1 is Newton, p
+// = 0 a straight line): food from `start_c` towards `ambient_c` at `rate0`
+// °C/s to begin with. Closed form, and when it reaches `target_c`.
+struct PowerLawCook {
+  double start_c, ambient_c, rate0, p;
+  double gap0() const { return ambient_c - start_c; }
+  double food(double t_s) const {
+    const double q = 1 - p;  // d(gap^q)/dt = -q * rate0 * gap0^-p
+    return ambient_c -
+           std::pow(std::pow(gap0(), q) - q * rate0 * std::pow(gap0(), -p) * t_s, 1 / q);
+  }
+  double time_to(double target_c) const {
+    const double q = 1 - p;
+    return (std::pow(gap0(), q) - std::pow(ambient_c - target_c, q)) /
+           (q * rate0 * std::pow(gap0(), -p));
+  }
+};
+
+// The errors of the forecasts from `from_s` until 5 minutes before `truth_s`.
+std::vector<double> errors_from(const std::vector<std::pair<double, Forecast>>& forecasts,
+                                double from_s, double truth_s) {
+  std::vector<double> out;
+  for (const auto& [t, fc] : forecasts) {
+    check_sane(fc);
+    if (t < from_s || t > truth_s - 300) continue;
+    INFO("at " << t << " s");
+    REQUIRE(fc.state == State::estimating);
+    out.push_back(predicted_s(fc) - truth_s);
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("forecast: an exact Newton curve gives the right finish time") {
@@ -99,6 +133,42 @@ TEST_CASE("forecast: sparse readings (one a minute) give the right time too") {
     INFO("at " << t << " s");
     REQUIRE(fc.state == State::estimating);
     CHECK(std::abs(predicted_s(fc) - truth) < 90);
+  }
+}
+
+TEST_CASE("forecast: a rise that keeps its rate as the gap shrinks is not taken for Newton's") {
+  // A thick cut's core in a hot oven: its rise falls off more slowly than the
+  // gap to the air while the core still lags the surface. Newton's constant
+  // k would be minutes late here. p = 0: a straight line (69 minutes; Newton
+  // is 3.6 minutes late at 40); p = 0.5: the rate falls as the square root of
+  // the gap (~78 minutes; Newton and a straight line are both ~1.3 minutes
+  // off at 50).
+  const double ambient = 180, target = 74;
+  for (const double p : {0.0, 0.5}) {
+    INFO("p = " << p);
+    const PowerLawCook cook{5, ambient, 1.0 / 60, p};
+    const double truth = cook.time_to(target);
+    Cook c{[&](double t) { return cook.food(t); }, [&](double) { return ambient; }, target};
+    ProbeForecaster f;
+    const std::vector<double> errors = errors_from(run(f, c, truth), 30 * 60, truth);
+    REQUIRE(errors.size() > 900);  // every 2 s from 30 minutes to 5 before the end
+    for (double e : errors) CHECK(std::abs(e) < 30);
+  }
+}
+
+TEST_CASE("forecast: before the stall zone of a low-and-slow pit a straight rise stays Newton's") {
+  // Evaporation may yet slow the rise there: the time is not shortened.
+  const double ambient = 120, target = 93;
+  const PowerLawCook cook{5, ambient, 1.0 / 120, 0.0};  // 0.5 °C a minute
+  Cook c{[&](double t) { return cook.food(t); }, [&](double) { return ambient; }, target};
+  ProbeForecaster f;
+  for (const auto& [t, fc] : run(f, c, cook.time_to(70))) {
+    check_sane(fc);
+    if (t < 40 * 60) continue;
+    INFO("at " << t << " s");
+    REQUIRE(fc.state == State::estimating);
+    const double straight = cook.time_to(target) - t;
+    CHECK(predicted_s(fc) - t > 1.3 * straight);
   }
 }
 

@@ -3,11 +3,13 @@
 // the gap between the air and the food closes exponentially, so
 // ln(ambient - food) falls linearly in time; a weighted straight-line fit over
 // a recent window of that log gap gives the heating rate, and from it the
-// moment the food reaches the target. The stall (food barely rising for a
-// while) and an ambient below the target are reported as such instead of
-// being extrapolated to days. Pure arithmetic: no I/O, no clock, no
-// allocation after construction, deterministic. docs/forecast.md describes the
-// method, its thresholds and its states.
+// moment the food reaches the target. How the rise fell off with the gap over
+// the last half hour bends that law towards a straight line while the food's
+// core still lags its surface (a thick cut). The stall (food barely rising
+// for a while) and an ambient below the target are reported as such instead
+// of being extrapolated to days. Pure arithmetic: no I/O, no clock, no
+// allocation after construction, deterministic. docs/forecast.md describes
+// the method, its thresholds and its states.
 #pragma once
 
 #include <array>
@@ -44,8 +46,10 @@ enum class State {
 // Every state with its name, in this order: the one table behind
 // state_name(), state_from_name() and the metrics that list each state.
 inline constexpr std::pair<State, std::string_view> kStateNames[] = {
-    {State::collecting, "collecting"}, {State::estimating, "estimating"},
-    {State::stalled, "stalled"},       {State::unreachable, "unreachable"},
+    {State::collecting, "collecting"},
+    {State::estimating, "estimating"},
+    {State::stalled, "stalled"},
+    {State::unreachable, "unreachable"},
     {State::done, "done"},
 };
 // "collecting", "estimating", "stalled", "unreachable", "done".
@@ -87,10 +91,13 @@ class ProbeForecaster {
   static constexpr double kStallEnterCPerHour = 2.0;  // 0.5 °C per 15 minutes
   static constexpr double kStallExitCPerHour = 4.0;
   static constexpr double kStallMinFoodC = 60.0;
-  static constexpr double kStallKRatio = 0.5;     // ... or heating at < 50 % of its peak rate
-  static constexpr std::size_t kStallKBins = 20;  // ... for 10 minutes
-  static constexpr std::size_t kAccelBins = 10;   // rate now vs 5 minutes before: accelerating?
-  static constexpr std::size_t kSmoothK = 5;      // the rate is the median of 5 fits
+  static constexpr double kStallKRatio = 0.5;       // ... or heating at < 50 % of its peak rate
+  static constexpr std::size_t kStallKBins = 20;    // ... for 10 minutes
+  static constexpr std::size_t kAccelBins = 10;     // rate now vs 5 minutes before: accelerating?
+  static constexpr std::size_t kShapeMinBins = 30;  // rate-law shape: from 15 minutes
+  static constexpr std::size_t kShapeEndBins = 10;  // ... rates over the window's two ends
+  static constexpr double kShapeMinLogGap = 0.03;   // ... whose gaps differ this much
+  static constexpr std::size_t kSmoothK = 5;        // the rate is the median of 5 fits
   static constexpr std::size_t kSmoothPredictions = 3;   // median of the last 3 (1.5 min)
   static constexpr std::size_t kSpreadPredictions = 10;  // agreement over the last 10 (5 min)
   static constexpr double kMaxRemainingS = 86'400;       // no time further out than a day
@@ -122,12 +129,17 @@ class ProbeForecaster {
     bool ok = false;
     double k = 0;            // 1/s (Newton) or °C/s (linear, without ambient)
     double remaining_s = 0;  // from the newest sample's time
+    double gap_c = 0;        // the fitted ambient - food at the newest sample (Newton)
   };
 
   void add_to_bin(double t_s, double food_c);
   void close_bin();
   Fit fit(double target_c) const;
   double slope_c_per_hour(std::size_t bins, std::size_t skip = 0) const;
+  double mean_food(std::size_t bins, std::size_t skip) const;
+  std::optional<double> shaped_remaining(const Fit& f, double target_c) const;
+  std::optional<double> rate_law_power() const;
+  bool stall_zone_ahead(double food_c, double target_c) const;
   void judge_stall(double target_c);
   void record_prediction(double predicted_s);
   Forecast make_forecast(double now_s, double food_c, std::optional<double> target_c);
