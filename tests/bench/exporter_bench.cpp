@@ -8,6 +8,11 @@
 // so that both see the same load, and split into its parts (read, build,
 // serialize) to show where the time goes.
 //
+// The cooks heat by Newton's law in a cycling pit, long enough that the
+// forecast estimates: the benchmark stops unless every probe of the scrape
+// has thermomaven_probe_predicted_done_timestamp_seconds and the CSV's rows
+// carry predicted_done_at.
+//
 //   exporter_bench [RUNS=200] [in-process]
 //
 // `in-process` times only the in-process scrape, for profiling:
@@ -25,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "api_test_support.hpp"
 #include "bench_timing.hpp"
 #include "exporter_test_support.hpp"
 #include "thermomaven/exporter/cook_export.hpp"
@@ -37,41 +43,59 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::int64_t kStartMs = 1'777'779'654'000;
+constexpr int kProbes = 4;
+constexpr std::int64_t kEveryMs = 2000;
+// The scrape's devices have reported for 20 minutes: past the forecast's
+// 10 minutes (and 20 readings) of collecting and its first fits
+// (docs/forecast.md), so that every probe has an estimate to expose.
+constexpr int kScrapeDevices = 100;
+constexpr int kScrapeReports = 20 * 60 * 1000 / kEveryMs;
+// The CSV's 12-hour cook heats slowly enough (a 12.5-hour time constant)
+// to reach its target only near the end, so that the export's forecaster
+// estimates for most of the cook instead of idling in `done`.
+constexpr int kCsvReports = 12 * 3600 * 1000 / kEveryMs;
+constexpr double kSlowCookTimeConstantS = 45'000;
 
-ProbeSample probe_at(int number, int step, const std::string& cook) {
-  ProbeSample p;
-  p.probe = number;
-  p.state = "cooking";
-  p.mode = "smart";
-  p.cook_uuid = cook;
-  p.notes = "Probe " + std::to_string(number);
-  p.has_notes = true;
-  const int t = 380 + step / 20 + number * 13;
-  p.temperature = t;
-  p.zones = {t, t + 8, t + 35, t + 90, t + 150};
-  p.ambient = 2450 + step % 50;
-  p.target = 2030;
-  p.elapsed_s = step * 2;
-  p.total_s = step * 2;
-  p.remaining_s = 40000 - step;
-  p.battery_pct = 100 - step / 1000;
-  p.cooking = true;
-  p.overheat = false;
-  return p;
+// Report `step` of a cook started at `start_ms`: Newton heating in a cycling
+// pit (tests/support/api_test_support.hpp), each probe with a note.
+StatusReport report_at(const std::string& device, int step, std::int64_t start_ms,
+                       double time_constant_s = api_test::kTimeConstantS) {
+  StatusReport r = api_test::heating_report(device, kProbes, start_ms + step * kEveryMs,
+                                            static_cast<double>(step * kEveryMs) / 1000.0,
+                                            TemperatureUnit::Fahrenheit, time_constant_s);
+  for (auto& p : r.probes) {
+    p.notes = "Probe " + std::to_string(p.probe);
+    p.has_notes = true;
+  }
+  return r;
 }
 
-StatusReport report_at(const std::string& device, int step, std::int64_t time_ms) {
-  StatusReport r;
-  r.device_id = device;
-  r.model = "WT09";
-  r.time_ms = time_ms;
-  r.online = true;
-  r.battery_pct = 90;
-  r.wifi_rssi_dbm = -55;
-  for (int p = 1; p <= 4; ++p)
-    r.probes.push_back(probe_at(p, step, device + "c" + std::to_string(p)));
-  return r;
+// Stops the benchmark when a figure would not measure what it claims.
+void require(bool ok, const std::string& what) {
+  if (ok) return;
+  std::fprintf(stderr, "exporter_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+// How many lines of `text` start with `prefix`.
+std::size_t lines_starting(const std::string& text, const std::string& prefix) {
+  std::size_t count = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    count += text.compare(at, prefix.size(), prefix) == 0;
+    const std::size_t end = text.find('\n', at);
+    at = end == std::string::npos ? text.size() : end + 1;
+  }
+  return count;
+}
+
+// Every probe of the scrape carries its forecast's predicted finish.
+void require_predictions(const std::string& scrape, const char* where) {
+  const std::size_t found =
+      lines_starting(scrape, "thermomaven_probe_predicted_done_timestamp_seconds{");
+  require(found == kScrapeDevices * kProbes,
+          std::string("the scrape ") + where + " has " + std::to_string(found) +
+              " predicted_done samples, not one for each of the " +
+              std::to_string(kScrapeDevices * kProbes) + " probes");
 }
 
 double seconds_ms(Clock::duration d) {
@@ -97,19 +121,18 @@ void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_
   {
     storage::Database db(path);
     storage::ReadingWriter writer(db);
-    for (int d = 0; d < 100; ++d) {
+    const std::int64_t start_ms = now_ms - kScrapeReports * kEveryMs;
+    for (int d = 0; d < kScrapeDevices; ++d) {
       const std::string id = std::to_string(100000000000000000LL + d);
       writer.write(DeviceInfo{id, "Grill \"" + std::to_string(d) + "\"", "WT09", "SN", {}});
-      // A few minutes of history, so that "latest" has something to skip.
-      for (int step = 0; step < 60; ++step)
-        writer.write(report_at(id, step, now_ms - (60 - step) * 2000));
+      for (int step = 0; step < kScrapeReports; ++step) writer.write(report_at(id, step, start_ms));
     }
     CollectorStatus status;
     status.updated_ms = now_ms;
     status.state = "connected";
     status.mqtt_connected = true;
-    status.counters.messages.status_report = 6000;
-    status.counters.readings_stored = 24000;
+    status.counters.messages.status_report = kScrapeDevices * kScrapeReports;
+    status.counters.readings_stored = kScrapeDevices * kScrapeReports * kProbes;
     writer.write(status);
     writer.commit();
   }
@@ -128,6 +151,7 @@ void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_
   };
   std::array<Timing, kWays> timing;
   std::size_t ours_bytes = 0, theirs_bytes = 0;
+  require_predictions(exporter::scrape_metrics(reader, now_ms, {}), "in process");
   const storage::LatestState state = reader.latest_state();
   const auto families = exporter::metric_families(state, now_ms, {});
   const auto run_way = [&](Way way) {
@@ -195,13 +219,15 @@ void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_
   exporter::HttpServer server(path, options);
   server.start();
   const std::string url = server.url() + "/metrics";
+  require_predictions(exporter_test::http_request(url).body, "over HTTP");
   const double over_http = median_ms(runs, [&] {
     if (exporter_test::http_request(url).status != 200) std::exit(1);
   });
   std::printf(
-      "scrape, 100 devices x 4 probes (%zu samples, %zu bytes; TextSerializer %zu bytes), median "
+      "scrape, %d devices x %d probes, %d reports each (%zu samples, %zu bytes; TextSerializer %zu "
+      "bytes), median "
       "of %d:\n",
-      samples, ours_bytes, theirs_bytes, runs);
+      kScrapeDevices, kProbes, kScrapeReports, samples, ours_bytes, theirs_bytes, runs);
   report("in process, our serializer:", kOurs);
   report("in process, TextSerializer:", kTheirs);
   report("  read (latest_state):", kRead);
@@ -211,42 +237,60 @@ void bench_scrape(const exporter_test::TempDir& dir, int runs, std::int64_t now_
   std::printf("  %-32s %7.3f ms\n", "over HTTP, our serializer:", over_http);
 }
 
+// The CSV rows whose predicted_done_at (the next-to-last column, after
+// which only numbers follow) is filled in.
+std::size_t rows_with_prediction(const std::string& csv) {
+  std::size_t rows = 0;
+  std::size_t line = csv.find("\r\n") + 2;  // after the header
+  while (line < csv.size()) {
+    const std::size_t end = csv.find("\r\n", line);
+    const std::size_t last_comma = csv.rfind(',', end - 1);
+    rows += csv[last_comma - 1] != ',';
+    line = end + 2;
+  }
+  return rows;
+}
+
 void bench_csv(const exporter_test::TempDir& dir, int runs) {
   const std::string path = dir / "cook.db";
-  constexpr int kReports = 12 * 3600 / 2;
   {
     storage::Database db(path);
     storage::ReadingWriter writer(db);
     writer.write(DeviceInfo{"42", "Offset smoker", "WT09", "SN", {}});
-    for (int step = 0; step < kReports; ++step)
-      writer.write(report_at("42", step, kStartMs + step * 2000LL));
+    for (int step = 0; step < kCsvReports; ++step)
+      writer.write(report_at("42", step, api_test::kStartMs, kSlowCookTimeConstantS));
     writer.commit();
   }
   storage::Database db(path, storage::OpenMode::ReadOnly);
   storage::CookReader reader(db);
   const auto cook = reader.find_cook("42c1");
-  if (!cook || cook->readings != kReports) {
-    std::fprintf(stderr, "exporter_bench: the generated cook is missing\n");
-    std::exit(1);
-  }
-  std::size_t bytes = 0;
+  require(cook && cook->readings == kCsvReports, "the generated cook is missing");
+  std::string csv;
   const double in_process = median_ms(runs, [&] {
     std::ostringstream out;
     exporter::write_cook_csv(reader, *cook, std::nullopt, out);
-    bytes = out.str().size();
+    csv = std::move(out).str();
   });
+  // Every row after the forecast's first half hour carries a predicted finish.
+  const std::size_t predicted = rows_with_prediction(csv);
+  constexpr std::size_t kFirstHalfHour = 30 * 60 * 1000 / kEveryMs;
+  require(predicted >= kCsvReports - kFirstHalfHour,
+          "only " + std::to_string(predicted) + " of the CSV's " + std::to_string(kCsvReports) +
+              " rows carry predicted_done_at");
   exporter::ServerOptions options;
   options.listen = "127.0.0.1:0";
   exporter::HttpServer server(path, options);
   server.start();
   const std::string url = server.url() + "/cooks/42c1.csv?unit=C";
+  require(rows_with_prediction(exporter_test::http_request(url).body) == predicted,
+          "the CSV over HTTP differs in its predictions");
   const double over_http = median_ms(runs, [&] {
     if (exporter_test::http_request(url).status != 200) std::exit(1);
   });
   std::printf(
-      "CSV, 12-hour cook at 2 s (%d rows, %zu bytes): in process %.2f ms, over HTTP %.2f ms "
-      "(median of %d)\n",
-      kReports, bytes, in_process, over_http, runs);
+      "CSV, 12-hour cook at 2 s (%d rows, %zu with predicted_done_at, %zu bytes): in process "
+      "%.2f ms, over HTTP %.2f ms (median of %d)\n",
+      kCsvReports, predicted, csv.size(), in_process, over_http, runs);
 }
 
 }  // namespace

@@ -1,14 +1,20 @@
 // A real `thermomaven serve` with a web configuration file: HTTPS with a
 // client certificate and basic authentication, reached by the curl CLI and
-// scraped by a real Prometheus. Certificates come from the openssl CLI.
+// scraped by a real Prometheus; the page's live stream (/events) through the
+// same TLS front and authentication, read by libcurl. Certificates come from
+// the openssl CLI.
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
+#include "api_test_support.hpp"
+#include "event_stream.hpp"
 #include "exporter_test_support.hpp"
 #include "live_test_support.hpp"
 #include "test_support.hpp"
 #include "thermomaven/exporter/http_server.hpp"
+#include "thermomaven/exporter/web_config.hpp"
+#include "thermomaven/storage/reading_writer.hpp"
 
 using exporter_test::TempDir;
 using tm_test::write_file;
@@ -289,4 +295,54 @@ TEST_CASE("the exporter listens on loopback unless told otherwise") {
   INFO(serve.log());
   CHECK((serve.log().find("listening on http://127.0.0.1:9469 ") != std::string::npos ||
          serve.log().find("cannot listen on 127.0.0.1:9469") != std::string::npos));
+}
+
+TEST_CASE("/events through the TLS front: 401 without the password, live state events with it") {
+  TempDir dir;
+  make_pki(dir.path());
+  const std::string db = dir / "events.db";
+  // One device whose probe 1 reads `food_tenths` °C at `at_ms`.
+  const auto commit_food = [&](std::int64_t at_ms, std::int32_t food_tenths) {
+    thermomaven::storage::Database database(db);
+    thermomaven::storage::ReadingWriter writer(database);
+    auto report =
+        api_test::heating_report("dev0", 4, at_ms, 0, thermomaven::TemperatureUnit::Celsius);
+    report.probes[0].temperature = food_tenths;
+    writer.write(report);
+    writer.commit();
+  };
+  commit_food(api_test::kStartMs, 450);
+  thermomaven::exporter::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.stale_after_s = 0;
+  options.web_config.emplace();
+  options.web_config->tls.emplace();
+  options.web_config->tls->cert_file = dir / "server.crt";
+  options.web_config->tls->key_file = dir / "server.key";
+  options.web_config->basic_auth_users = {
+      {"alice", thermomaven::exporter::bcrypt_hash(kPassword, 4)}};
+  thermomaven::exporter::HttpServer server(db, options);
+  server.start();
+  const std::string events = server.url() + "/events";
+  REQUIRE(events.starts_with("https://"));
+
+  for (const std::string password : {"", "wrong"}) {
+    INFO("password '" << password << "'");
+    tm_test::EventStream refused(
+        events,
+        {.ca_file = dir / "ca.pem", .user = password.empty() ? "" : "alice", .password = password});
+    REQUIRE(refused.wait_ended(30));
+    CHECK(refused.status() == 401);
+    CHECK(refused.count("event: ") == 0);
+  }
+
+  tm_test::EventStream stream(events,
+                              {.ca_file = dir / "ca.pem", .user = "alice", .password = kPassword});
+  // The current state first, then the state another connection commits.
+  REQUIRE(stream.wait_for("\"food_c\": 45, \"zones_c\"", 30));
+  CHECK(stream.status() == 200);
+  commit_food(api_test::kStartMs + 2000, 1000);
+  CHECK(stream.wait_for("\"food_c\": 100, \"zones_c\"", 30));
+  CHECK(stream.count("event: state\n") >= 2);
+  CHECK_FALSE(stream.ended());
 }

@@ -19,11 +19,16 @@ using namespace thermomaven;
 // 2026-11-27T10:00:00Z
 constexpr std::int64_t kStartMs = 1'795'773'600'000;
 
+// The heating's time constant by default: two hours, so that the food
+// (40 °F towards a 250 °F pit) reaches the 165 °F target after ~1.8 hours.
+constexpr double kTimeConstantS = 7200.0;
+
 // The food of a cook `t_s` seconds in, in tenths of °F: 40 °F rising
-// towards a 250 °F pit with a time constant of two hours; probe `n` is a
-// little warmer so that the probes differ.
-inline std::int32_t food_tenths(double t_s, int n = 1) {
-  return static_cast<std::int32_t>(std::lround(2500 - 2100 * std::exp(-t_s / 7200.0))) + n * 7;
+// towards a 250 °F pit with the time constant `time_constant_s`; probe `n`
+// is a little warmer so that the probes differ.
+inline std::int32_t food_tenths(double t_s, int n = 1, double time_constant_s = kTimeConstantS) {
+  return static_cast<std::int32_t>(std::lround(2500 - 2100 * std::exp(-t_s / time_constant_s))) +
+         n * 7;
 }
 
 inline ProbeSample heating_probe(int n, const std::string& cook_uuid, double t_s,
@@ -48,7 +53,8 @@ inline ProbeSample heating_probe(int n, const std::string& cook_uuid, double t_s
 }
 
 inline StatusReport heating_report(const std::string& device, int probes, std::int64_t time_ms,
-                                   double t_s, TemperatureUnit unit = TemperatureUnit::Fahrenheit) {
+                                   double t_s, TemperatureUnit unit = TemperatureUnit::Fahrenheit,
+                                   double time_constant_s = kTimeConstantS) {
   StatusReport r;
   r.device_id = device;
   r.model = "WT09";
@@ -58,8 +64,8 @@ inline StatusReport heating_report(const std::string& device, int probes, std::i
   r.battery_pct = 80;
   r.wifi_rssi_dbm = -50;
   for (int n = 1; n <= probes; ++n)
-    r.probes.push_back(
-        heating_probe(n, device + "c" + std::to_string(n), t_s, food_tenths(t_s, n)));
+    r.probes.push_back(heating_probe(n, device + "c" + std::to_string(n), t_s,
+                                     food_tenths(t_s, n, time_constant_s)));
   return r;
 }
 

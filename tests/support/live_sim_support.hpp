@@ -200,6 +200,15 @@ class Collector {
     while (std::getline(lines, line)) n += line.find(text) != std::string::npos;
     return n;
   }
+  // The exporter's base URL (http://127.0.0.1:PORT) that `run` logs once it
+  // serves, or "" before.
+  std::string exporter_url() const {
+    const std::string marker = "serving metrics, cooks and CSV on ";
+    const std::string text = log();
+    const auto at = text.find(marker);
+    if (at == std::string::npos) return "";
+    return text.substr(at + marker.size(), text.find('\n', at) - at - marker.size());
+  }
   // The time stamp (epoch ms) of the last log line containing `text`, or 0.
   std::int64_t last_log_ms(const std::string& text) const {
     std::istringstream lines(log());
