@@ -223,3 +223,48 @@ TEST_CASE("The CSV's two trailing columns are the forecast from the readings up 
   CHECK(rows[1][n - 2].empty());
   CHECK(with_estimate > 800);
 }
+
+TEST_CASE("A cook that spans a change of the account's unit converts each row from its own unit") {
+  tm_test::TempDir dir;
+  Database db{dir.file("t.db")};
+  {
+    ReadingWriter writer(db);
+    // Two reports in °F, then the account switches to °C mid-cook.
+    const std::pair<std::int32_t, TemperatureUnit> readings[] = {
+        {1850, TemperatureUnit::Fahrenheit},  // 185.0 °F = 85.0 °C
+        {1868, TemperatureUnit::Fahrenheit},  // 186.8 °F = 86.0 °C
+        {870, TemperatureUnit::Celsius},      // 87.0 °C = 188.6 °F
+        {880, TemperatureUnit::Celsius}};     // 88.0 °C = 190.4 °F
+    std::int64_t at = 1777779659000;
+    for (const auto& [tenths, unit] : readings) {
+      StatusReport r;
+      r.device_id = "dev";
+      r.time_ms = at += 2000;
+      r.unit = unit;
+      r.probes = {probe(tenths)};
+      r.probes[0].target = unit == TemperatureUnit::Fahrenheit ? 2030 : 950;  // 203 °F = 95 °C
+      writer.write(r);
+    }
+    writer.commit();
+  }
+  CookReader reader{db};
+  auto csv = [&](TemperatureUnit unit) {
+    std::ostringstream out;
+    exporter::write_cook_csv(reader, *reader.find_cook("cook"), unit, out);
+    return parse_csv(out.str());
+  };
+  const auto celsius = csv(TemperatureUnit::Celsius);
+  REQUIRE(celsius.size() == 5);
+  const char* const expected_c[] = {"85.0", "86.0", "87.0", "88.0"};
+  const char* const expected_f[] = {"185.0", "186.8", "188.6", "190.4"};
+  const auto fahrenheit = csv(TemperatureUnit::Fahrenheit);
+  for (int i = 0; i < 4; ++i) {
+    INFO("row " << i + 1);
+    CHECK(celsius[i + 1][7] == expected_c[i]);
+    CHECK(celsius[i + 1][6] == "95.0");
+    CHECK(celsius[i + 1][16] == "C");
+    CHECK(fahrenheit[i + 1][7] == expected_f[i]);
+    CHECK(fahrenheit[i + 1][6] == "203.0");
+    CHECK(fahrenheit[i + 1][16] == "F");
+  }
+}
