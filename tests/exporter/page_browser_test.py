@@ -33,7 +33,7 @@ from selenium.webdriver.common.by import By
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from page_harness import (HOSTILE_NOTE, browser, console_errors, get_json,  # noqa: E402
-                          start_hostile, start_live, wait_for)
+                          start_hostile, start_live, start_serve, wait_for)
 
 PHONE = {"width": 412, "height": 915}
 DESKTOP = {"width": 1366, "height": 900}
@@ -103,8 +103,10 @@ def test_live_view(driver, url, artifacts):
     names = set(texts(driver, ".device-name"))
     check(names == {d["name"] for d in state["devices"]},
           "the live view shows every device's name: %s" % sorted(names))
-    check(len(driver.find_elements(By.CSS_SELECTOR, ".probe")) ==
-          sum(len(d["probes"]) for d in state["devices"]), "a panel per probe")
+    # (Reports come in meanwhile and may add a probe: compare fresh counts.)
+    check(wait_for(lambda: len(texts(driver, ".probe")) == sum(
+        len(d["probes"]) for d in get_json(url + "/api/devices")["devices"]), 10),
+          "a panel per probe")
     driver.execute_script("window.__sameDocument = 'not reloaded';")
     before = foods(driver)
     changed = wait_for(lambda: foods(driver) != before, 10)
@@ -261,6 +263,35 @@ def test_hostile_note(driver, url, artifacts):
     check(not errors, "no console error with the hostile note: %s" % errors)
 
 
+def connection(driver):
+    return driver.execute_script("return document.getElementById('status').dataset.connection")
+
+
+def test_reconnect(driver, serve, binary, work):
+    """The logger goes away and comes back on the same address: the page
+    says so, and picks the stream up again by itself, without a reload."""
+    url = serve.url
+    driver.get(url + "/")
+    check(wait_for(lambda: connection(driver) == "live", 10), "the live view is live")
+    driver.execute_script("window.__sameDocument = 'not reloaded';")
+    serve.children[-1].stop()  # the serve process, started last
+    check(wait_for(lambda: connection(driver) == "retrying", 10),
+          "the page shows that it lost the logger")
+    check("reconnecting in" in driver.find_element(By.ID, "status").text,
+          "... and when it tries again")
+    time.sleep(3)  # a few retries fail: the backoff grows
+    listen = url.split("://", 1)[1]
+    again, _ = start_serve(binary, serve.db, listen, os.path.join(work, "serve-again.log"))
+    serve.children += again  # stopped with the others
+    check(wait_for(lambda: connection(driver) == "live", 40),
+          "the page reconnects by itself once the logger is back")
+    check(driver.execute_script("return window.__sameDocument") == "not reloaded",
+          "... without a reload")
+    check(wait_for(lambda: texts(driver, ".device-name"), 10), "... and shows the devices again")
+    errors = [e for e in console_errors(driver) if "/events" not in e]
+    check(not errors, "no console error but the refused /events connections: %s" % errors)
+
+
 def test_headers(url):
     for path in ("/", "/history", "/static/page.js", "/static/dygraph.min.js"):
         with urllib.request.urlopen(url + path, timeout=10) as response:
@@ -284,8 +315,8 @@ def main():
     try:
         started, live_url = start_live(args.thermomaven, args.sim, work)
         children += started
-        started, hostile_url = start_hostile(args.thermomaven, args.capture, work)
-        children += started
+        hostile_children, hostile_url = start_hostile(args.thermomaven, args.capture, work)
+        children += hostile_children
         driver = browser(DESKTOP)
         test_headers(live_url)
         test_live_view(driver, live_url, args.artifacts)
@@ -295,6 +326,9 @@ def main():
         test_forecast_band(driver, hostile_url)
         test_cook_page(driver, hostile_url, args.artifacts, "capture")
         test_history(driver, hostile_url, args.artifacts, "capture")
+        test_reconnect(driver, argparse.Namespace(url=hostile_url, children=children,
+                                                  db=os.path.join(work, "hostile.db")),
+                       args.thermomaven, work)
     except Exception as e:  # a harness failure is a failure too, in one line
         check(False, "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else ""))
     finally:

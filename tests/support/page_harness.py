@@ -114,8 +114,13 @@ def start_hostile(binary, capture, work, lines=700):
     recent_capture(capture, hostile, lines)
     db = os.path.join(work, "hostile.db")
     subprocess.run([binary, "import", "--db", db, hostile], check=True, capture_output=True)
-    serve = Child([binary, "serve", "--db", db, "--listen", "127.0.0.1:0", "--stale-after", "0"],
-                  os.path.join(work, "serve.log"))
+    return start_serve(binary, db, "127.0.0.1:0", os.path.join(work, "serve.log"))
+
+
+def start_serve(binary, db, listen, log_path):
+    """`thermomaven serve` over `db` on `listen`; returns the children and its URL."""
+    serve = Child([binary, "serve", "--db", db, "--listen", listen, "--stale-after", "0"],
+                  log_path)
     url = url_in_log(serve, r"serve: listening on (\S+)")
     return [serve], url
 
