@@ -350,7 +350,7 @@ TEST_CASE("/api/cooks/{uuid}/series: bad parameters are 400, unknown cooks 404")
   CHECK(text(get_json(parser, "/api/cooks/latest/series")["cook_uuid"]) == "d2c");
 }
 
-TEST_CASE("the page API and /events need the same basic authentication as /metrics") {
+TEST_CASE("the page, its API and /events need the same basic authentication as /metrics") {
   exporter::ServerOptions options;
   options.listen = "127.0.0.1:0";
   options.stale_after_s = 0;
@@ -361,7 +361,8 @@ TEST_CASE("the page API and /events need the same basic authentication as /metri
   server.start();
   const std::string base = server.url();
   for (const std::string path :
-       {"/metrics", "/api/devices", "/api/cooks", "/api/cooks/d2a/series", "/events"}) {
+       {"/metrics", "/", "/history", "/cooks/d2a", "/static/page.js", "/static/dygraph.min.js",
+        "/api/devices", "/api/cooks", "/api/cooks/d2a", "/api/cooks/d2a/series", "/events"}) {
     INFO(path);
     const auto r = http_request(base + path);
     CHECK(r.status == 401);
@@ -370,6 +371,8 @@ TEST_CASE("the page API and /events need the same basic authentication as /metri
   const std::string with_user = "http://alice:secret@" + base.substr(std::string("http://").size());
   CHECK(http_request(with_user + "/api/devices").status == 200);
   CHECK(http_request(with_user + "/api/cooks/d2a/series").status == 200);
+  CHECK(http_request(with_user + "/").status == 200);
+  CHECK(http_request(with_user + "/static/dygraph.min.js").status == 200);
   CHECK(http_request("http://alice:wrong@" + base.substr(7) + "/api/devices").status == 401);
 }
 
