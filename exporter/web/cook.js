@@ -127,6 +127,7 @@
       strokeWidth: 1.5,
       axisLineColor: color('axis') || 'gray',
       gridLineColor: 'rgba(128,128,128,0.25)',
+      axes: { x: { axisLabelWidth: 72 } }, // room for "22:26:45"
       series: {
         Forecast: { strokePattern: [6, 4], strokeWidth: 2, drawPoints: true, pointSize: 3 },
         Target: { strokePattern: [2, 3] },
