@@ -2,7 +2,7 @@
 """The page in a real browser: Debian's chromium, headless, driven through
 chromium-driver with python3-selenium.
 
-Two real servers, started here as child processes:
+Real servers, started here as child processes:
 - `thermomaven run` (collector and exporter in one process) against
   `thermomaven-sim` (3 devices, a report a second, cooks at 30x speed): the
   live view shows every device and a new report changes a food temperature
@@ -10,7 +10,11 @@ Two real servers, started here as child processes:
   draws its series.
 - `thermomaven serve` over the sample capture imported with one cook's note
   replaced by `<img src=x onerror=alert(1)>`: the note shows as those
-  characters on every page, no element comes of it, no alert opens.
+  characters on every page, no element comes of it, no alert opens; when
+  it stops and comes back, the live view reconnects by itself.
+- the same `serve` with a web configuration file (TLS, basic
+  authentication): the page works over HTTPS with the password, and not
+  without it.
 
 Every page is also checked for console errors (a CSP refusal is one), and
 photographed at phone size (412x915) and desktop size into --artifacts.
@@ -18,13 +22,16 @@ Exit status 0 when every check passed; each failure is one line on stderr.
 """
 
 import argparse
+import base64
 import json
 import os
 import re
 import shutil
+import ssl
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 from selenium import webdriver
@@ -33,7 +40,8 @@ from selenium.webdriver.common.by import By
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from page_harness import (HOSTILE_NOTE, browser, console_errors, get_json,  # noqa: E402
-                          start_hostile, start_live, start_serve, wait_for)
+                          start_hostile, start_live, start_serve, start_tls_serve,
+                          wait_for)
 
 PHONE = {"width": 412, "height": 915}
 DESKTOP = {"width": 1366, "height": 900}
@@ -139,9 +147,14 @@ def test_live_view(driver, url, artifacts):
     check(not errors, "no console error on the live view: %s" % errors)
 
 
-def estimating(url):
+def estimating(url, context=None, token=None):
     """A running cook whose forecast has an estimate (not the hostile one)."""
-    for d in get_json(url + "/api/devices")["devices"]:
+    request = urllib.request.Request(url + "/api/devices")
+    if token:
+        request.add_header("Authorization", "Basic " + token)
+    with urllib.request.urlopen(request, timeout=10, context=context) as response:
+        state = json.load(response)
+    for d in state["devices"]:
         for p in d.get("probes", []):
             f = p.get("forecast") or {}
             if f.get("state") == "estimating" and f.get("predicted_done_ms") and \
@@ -267,22 +280,21 @@ def connection(driver):
     return driver.execute_script("return document.getElementById('status').dataset.connection")
 
 
-def test_reconnect(driver, serve, binary, work):
+def test_reconnect(driver, url, serve, binary, db, work, children):
     """The logger goes away and comes back on the same address: the page
     says so, and picks the stream up again by itself, without a reload."""
-    url = serve.url
     driver.get(url + "/")
     check(wait_for(lambda: connection(driver) == "live", 10), "the live view is live")
     driver.execute_script("window.__sameDocument = 'not reloaded';")
-    serve.children[-1].stop()  # the serve process, started last
+    serve.stop()
     check(wait_for(lambda: connection(driver) == "retrying", 10),
           "the page shows that it lost the logger")
     check("reconnecting in" in driver.find_element(By.ID, "status").text,
           "... and when it tries again")
     time.sleep(3)  # a few retries fail: the backoff grows
     listen = url.split("://", 1)[1]
-    again, _ = start_serve(binary, serve.db, listen, os.path.join(work, "serve-again.log"))
-    serve.children += again  # stopped with the others
+    again, _ = start_serve(binary, db, listen, os.path.join(work, "serve-again.log"))
+    children += again  # stopped with the others
     check(wait_for(lambda: connection(driver) == "live", 40),
           "the page reconnects by itself once the logger is back")
     check(driver.execute_script("return window.__sameDocument") == "not reloaded",
@@ -290,6 +302,39 @@ def test_reconnect(driver, serve, binary, work):
     check(wait_for(lambda: texts(driver, ".device-name"), 10), "... and shows the devices again")
     errors = [e for e in console_errors(driver) if "/events" not in e]
     check(not errors, "no console error but the refused /events connections: %s" % errors)
+
+
+def test_tls(driver, binary, db, work, children):
+    """The page over HTTPS with basic authentication (the same web
+    configuration file as /metrics): the browser sends the password with
+    every request, the stream included, and the live view and a cook page
+    work as over HTTP."""
+    user, password = "pitmaster", "smoke-ring"
+    started, url, cert = start_tls_serve(binary, db, work, user, password)
+    children += started
+    context = ssl.create_default_context(cafile=cert)
+    try:
+        urllib.request.urlopen(url + "/", timeout=10, context=context)
+        check(False, "the page over TLS needs the password")
+    except urllib.error.HTTPError as e:
+        check(e.code == 401, "the page over TLS needs the password: %d" % e.code)
+    token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders",
+                           {"headers": {"Authorization": "Basic " + token}})
+    try:
+        driver.get(url + "/")
+        check(wait_for(lambda: connection(driver) == "live" and texts(driver, ".device-name"), 10),
+              "the live view over TLS with basic authentication is live and shows the devices")
+        cook = estimating(url, context, token)
+        if check(cook, "a cook to open over TLS"):
+            driver.get(url + "/cooks/" + cook)
+            check(wait_for(lambda: chart_drawn(driver) > 500, 10), "the cook page draws over TLS")
+            check(wait_for(lambda: connection(driver) == "live", 10), "... and follows /events")
+        errors = console_errors(driver)
+        check(not errors, "no console error over TLS: %s" % errors)
+    finally:
+        driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
 
 
 def test_headers(url):
@@ -326,9 +371,9 @@ def main():
         test_forecast_band(driver, hostile_url)
         test_cook_page(driver, hostile_url, args.artifacts, "capture")
         test_history(driver, hostile_url, args.artifacts, "capture")
-        test_reconnect(driver, argparse.Namespace(url=hostile_url, children=children,
-                                                  db=os.path.join(work, "hostile.db")),
-                       args.thermomaven, work)
+        test_tls(driver, args.thermomaven, os.path.join(work, "hostile.db"), work, children)
+        test_reconnect(driver, hostile_url, hostile_children[0], args.thermomaven,
+                       os.path.join(work, "hostile.db"), work, children)
     except Exception as e:  # a harness failure is a failure too, in one line
         check(False, "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else ""))
     finally:

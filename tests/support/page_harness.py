@@ -117,19 +117,43 @@ def start_hostile(binary, capture, work, lines=700):
     return start_serve(binary, db, "127.0.0.1:0", os.path.join(work, "serve.log"))
 
 
-def start_serve(binary, db, listen, log_path):
+def start_serve(binary, db, listen, log_path, extra=()):
     """`thermomaven serve` over `db` on `listen`; returns the children and its URL."""
-    serve = Child([binary, "serve", "--db", db, "--listen", listen, "--stale-after", "0"],
+    serve = Child([binary, "serve", "--db", db, "--listen", listen, "--stale-after", "0", *extra],
                   log_path)
     url = url_in_log(serve, r"serve: listening on (\S+)")
     return [serve], url
 
 
+def start_tls_serve(binary, db, work, user, password):
+    """`thermomaven serve` over `db` with a web configuration file: TLS with a
+    self-signed certificate for 127.0.0.1 and basic authentication of
+    `user`. Returns the children, its https URL and the certificate's path."""
+    tls = os.path.join(work, "tls")
+    os.makedirs(tls, mode=0o700, exist_ok=True)
+    cert, key = os.path.join(tls, "server.crt"), os.path.join(tls, "server.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    hashed = subprocess.run([binary, "hash-password", "--cost", "4"], input=password.encode(),
+                            check=True, capture_output=True).stdout.decode().strip()
+    config = os.path.join(tls, "web.yml")
+    with open(config, "w", encoding="utf-8") as f:
+        f.write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                "basic_auth_users:\n  %s: %s\n" % (user, hashed))
+    children, url = start_serve(binary, db, "127.0.0.1:0", os.path.join(work, "serve-tls.log"),
+                                ["--web.config.file", config])
+    return children, url, cert
+
+
 def browser(size):
     options = Options()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    # The TLS test's certificate is self-signed, for 127.0.0.1 only.
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--no-first-run", "--lang=en-US"):
+                 "--no-first-run", "--lang=en-US", "--ignore-certificate-errors"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
