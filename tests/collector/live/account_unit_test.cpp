@@ -34,14 +34,6 @@ std::map<std::string, double> samples(const std::string& metrics, const std::str
   return out;
 }
 
-std::string base_url_of(const Collector& run) {
-  const std::string marker = "serving metrics, cooks and CSV on ";
-  const std::string log = run.log();
-  const auto at = log.find(marker);
-  if (at == std::string::npos) return "";
-  return log.substr(at + marker.size(), log.find('\n', at) - at - marker.size());
-}
-
 // One stored reading: its report's unit and the food temperature.
 struct Stored {
   TemperatureUnit unit;
@@ -91,7 +83,7 @@ TEST_CASE("the unit changed in the app while `thermomaven run` runs") {
   env["THERMOMAVEN_UNIT_REFRESH_MS"] = "1000";
   Collector run(dir.path().string(), env, {"--listen", "127.0.0.1:0"}, "run");
   REQUIRE(run.wait_log(kDeviceSubscribed, 60));
-  const std::string base = base_url_of(run);
+  const std::string base = run.exporter_url();
   REQUIRE_FALSE(base.empty());
   REQUIRE(wait_until([&] { return readings_in(dir.file("collector.db")).size() >= 20; }, 60));
 

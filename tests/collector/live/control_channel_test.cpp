@@ -69,14 +69,6 @@ int beside(const TempDir& dir, const std::vector<std::string>& args, std::string
   return code;
 }
 
-std::string exporter_url(const Collector& logger) {
-  const std::string marker = "serving metrics, cooks and CSV on ";
-  const std::string log = logger.log();
-  const auto at = log.find(marker);
-  REQUIRE(at != std::string::npos);
-  return log.substr(at + marker.size(), log.find('\n', at) - at - marker.size());
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -132,7 +124,9 @@ TEST_CASE(
   sim.control("devices/pause");
   const std::int64_t paused_ms = now_ms();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  const std::string metrics = http_get(exporter_url(logger) + "/metrics").body;
+  const std::string base = logger.exporter_url();
+  REQUIRE(!base.empty());
+  const std::string metrics = http_get(base + "/metrics").body;
   CHECK_THAT(metrics, Catch::Contains("thermomaven_mqtt_reconnects_total 0"));
   CHECK(sim.connections() == connections);
   CHECK(logger.count_lines("connection lost") == 0);

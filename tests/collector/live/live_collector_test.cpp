@@ -306,11 +306,8 @@ TEST_CASE("thermomaven run: the collector and the exporter in one process") {
   Sim sim(dir.file("sim"));
   Collector run(dir.path().string(), sim_env(sim.info()), {"--listen", "127.0.0.1:0"}, "run");
   REQUIRE(run.wait_log(kDeviceSubscribed, 30));
-  const std::string marker = "serving metrics, cooks and CSV on ";
-  const std::string log = run.log();
-  const auto at = log.find(marker);
-  REQUIRE(at != std::string::npos);
-  const std::string base = log.substr(at + marker.size(), log.find('\n', at) - at - marker.size());
+  const std::string base = run.exporter_url();
+  REQUIRE(!base.empty());
   REQUIRE(wait_until([&] { return readings_in(dir.file("collector.db")).size() >= 10; }, 30));
   const auto health = http_get(base + "/healthz");
   CHECK(health.status == 200);

@@ -9,13 +9,13 @@
 
 #include "live_test_support.hpp"
 #include "thermomaven/client.hpp"
-#include "thermomaven/core/backoff.hpp"
 #include "thermomaven/client/cloud_api.hpp"
 #include "thermomaven/client/config.hpp"
 #include "thermomaven/client/keystore.hpp"
-#include "thermomaven/core/log.hpp"
 #include "thermomaven/client/signing.hpp"
 #include "thermomaven/client/state_dir.hpp"
+#include "thermomaven/core/backoff.hpp"
+#include "thermomaven/core/log.hpp"
 
 using live_test::TempDir;
 
@@ -53,20 +53,25 @@ TEST_CASE("md5 helpers match protocol.md's examples") {
 TEST_CASE("the signature matches protocol.md's test vectors") {
   const std::string login_body =
       R"({"accountName":"cook@example.com","accountPassword":"3cb4e732631f47e6eb961f34554b7cde","deviceInfo":"thermomaven-logger"})";
+  CHECK(thermomaven::client::request_signature(
+            thermomaven::client::kAppKey,
+            vector_headers("none", "0f8e3c2a9b6d4e1f8a7b6c5d4e3f2a1b"),
+            login_body) == "e819b9e96af98d95d6a9e7a1f21309b3");
   CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey,
-                              vector_headers("none", "0f8e3c2a9b6d4e1f8a7b6c5d4e3f2a1b"),
-                              login_body) == "e819b9e96af98d95d6a9e7a1f21309b3");
-  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, vector_headers("tok_8c1f", std::string(32, 'a')), "") ==
-        "9bc6d590cefda37698309b22823a6f11");
+                                               vector_headers("tok_8c1f", std::string(32, 'a')),
+                                               "") == "9bc6d590cefda37698309b22823a6f11");
 }
 
 TEST_CASE("the signature ignores x-sign, blank bodies and newlines") {
   auto headers = vector_headers("tok_8c1f", std::string(32, 'a'));
-  const std::string bare = thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "");
-  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "  \n") == bare);
+  const std::string bare =
+      thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "");
+  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "  \n") ==
+        bare);
   headers.push_back({"x-sign", "whatever"});
   CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "") == bare);
-  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "{\"a\":\n1}") ==
+  CHECK(thermomaven::client::request_signature(thermomaven::client::kAppKey, headers,
+                                               "{\"a\":\n1}") ==
         thermomaven::client::request_signature(thermomaven::client::kAppKey, headers, "{\"a\":1}"));
   CHECK(thermomaven::client::request_signature("another key", headers, "") != bare);
 }
@@ -76,10 +81,11 @@ TEST_CASE("configuration: flags beat the environment, which beats the file") {
   const std::string password_file = dir.file("password");
   live_test::write_private_file(password_file, "from-file\n");
   thermomaven::client::Settings file = {{"THERMOMAVEN_EMAIL", "file@example.com"},
-                       {"THERMOMAVEN_PASSWORD", "from-config"},
-                       {"THERMOMAVEN_REGION", "DE"},
-                       {"THERMOMAVEN_DB", "file.db"}};
-  thermomaven::client::Settings env = {{"THERMOMAVEN_EMAIL", "env@example.com"}, {"THERMOMAVEN_DB", "env.db"}};
+                                        {"THERMOMAVEN_PASSWORD", "from-config"},
+                                        {"THERMOMAVEN_REGION", "DE"},
+                                        {"THERMOMAVEN_DB", "file.db"}};
+  thermomaven::client::Settings env = {{"THERMOMAVEN_EMAIL", "env@example.com"},
+                                       {"THERMOMAVEN_DB", "env.db"}};
   thermomaven::client::Settings flags = {{"THERMOMAVEN_DB", "flag.db"}};
 
   auto config = thermomaven::client::resolve_config(flags, env, file);
@@ -97,8 +103,8 @@ TEST_CASE("configuration: flags beat the environment, which beats the file") {
 }
 
 TEST_CASE("configuration defaults and endpoints") {
-  auto config =
-      thermomaven::client::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}}, {});
+  auto config = thermomaven::client::resolve_config(
+      {}, {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}}, {});
   CHECK(config.region == "US");
   CHECK(config.api_url == "https://api.iot.thermomaven.com");
   CHECK(config.mqtt.host == "a2ubmaqm3a642j-ats.iot.us-west-2.amazonaws.com");
@@ -110,7 +116,8 @@ TEST_CASE("configuration defaults and endpoints") {
   CHECK(thermomaven::client::parse_endpoint("127.0.0.1:1884").host == "127.0.0.1");
   CHECK(thermomaven::client::parse_endpoint("broker.example").port == 8883);
   CHECK_THROWS_AS(thermomaven::client::parse_endpoint("host:0"), thermomaven::client::ConfigError);
-  CHECK_THROWS_AS(thermomaven::client::parse_endpoint("host:http"), thermomaven::client::ConfigError);
+  CHECK_THROWS_AS(thermomaven::client::parse_endpoint("host:http"),
+                  thermomaven::client::ConfigError);
   CHECK_THROWS_AS(thermomaven::client::parse_endpoint(":1883"), thermomaven::client::ConfigError);
 
   CHECK_THROWS_WITH(thermomaven::client::resolve_config({}, {{"THERMOMAVEN_PASSWORD", "p"}}, {}),
@@ -118,15 +125,16 @@ TEST_CASE("configuration defaults and endpoints") {
   CHECK_THROWS_WITH(thermomaven::client::resolve_config({}, {{"THERMOMAVEN_EMAIL", "a@b"}}, {}),
                     Catch::Contains("THERMOMAVEN_PASSWORD_FILE"));
   CHECK_THROWS_WITH(thermomaven::client::resolve_config({},
-                                       {{"THERMOMAVEN_EMAIL", "a@b"},
-                                        {"THERMOMAVEN_PASSWORD", "p"},
-                                        {"THERMOMAVEN_API_URL", "http://plain"}},
-                                       {}),
+                                                        {{"THERMOMAVEN_EMAIL", "a@b"},
+                                                         {"THERMOMAVEN_PASSWORD", "p"},
+                                                         {"THERMOMAVEN_API_URL", "http://plain"}},
+                                                        {}),
                     Catch::Contains("https://"));
 }
 
 TEST_CASE("regions: exactly protocol.md's 30 codes, each with its two servers") {
-  const thermomaven::client::Settings account = {{"THERMOMAVEN_EMAIL", "a@b"}, {"THERMOMAVEN_PASSWORD", "p"}};
+  const thermomaven::client::Settings account = {{"THERMOMAVEN_EMAIL", "a@b"},
+                                                 {"THERMOMAVEN_PASSWORD", "p"}};
   auto with_region = [&](const std::string& code) {
     thermomaven::client::Settings env = account;
     env["THERMOMAVEN_REGION"] = code;
@@ -183,23 +191,26 @@ TEST_CASE("REST answers: the JSON code is read whatever the HTTP status") {
       {401, "application/json", R"({"code":4001,"msg":"token expired","data":null})"});
   CHECK(expired.code == "4001");
   CHECK(expired.msg == "token expired");
-  const auto ok =
-      thermomaven::client::parse_api_envelope("p", {200, "application/json", R"({"code":"0","data":[]})"});
+  const auto ok = thermomaven::client::parse_api_envelope(
+      "p", {200, "application/json", R"({"code":"0","data":[]})"});
   CHECK(ok.code == "0");
   CHECK(ok.data == "[]");
   // Without the JSON envelope an error status stays a bad response naming it.
   try {
-    thermomaven::client::parse_api_envelope("app/mqtt/cert/apply", {503, "text/html", "<html>down</html>"});
+    thermomaven::client::parse_api_envelope("app/mqtt/cert/apply",
+                                            {503, "text/html", "<html>down</html>"});
     FAIL("an HTML 503 was accepted");
   } catch (const ApiError& e) {
     CHECK(e.kind == ApiError::Kind::BadResponse);
     CHECK_THAT(std::string(e.what()), Catch::Contains("app/mqtt/cert/apply: HTTP 503"));
   }
   // An error status cannot carry a success.
-  CHECK_THROWS_AS(thermomaven::client::parse_api_envelope("p", {500, "application/json", R"({"code":0})"}),
-                  ApiError);
-  CHECK_THROWS_WITH(thermomaven::client::parse_api_envelope("p", {401, "application/json", R"({"msg":"no"})"}),
-                    Catch::Contains("HTTP 401"));
+  CHECK_THROWS_AS(
+      thermomaven::client::parse_api_envelope("p", {500, "application/json", R"({"code":0})"}),
+      ApiError);
+  CHECK_THROWS_WITH(
+      thermomaven::client::parse_api_envelope("p", {401, "application/json", R"({"msg":"no"})"}),
+      Catch::Contains("HTTP 401"));
 }
 
 TEST_CASE("a password file readable by others is refused") {
@@ -228,7 +239,8 @@ TEST_CASE("config files: KEY=VALUE, comments, quotes; typos and exposed password
   CHECK(settings["THERMOMAVEN_EMAIL"] == "cook@example.com");
   CHECK(thermomaven::client::resolve_config({}, {}, settings).region == "DE");
   REQUIRE(::chmod(path.c_str(), 0644) == 0);
-  CHECK_THROWS_WITH(thermomaven::client::read_config_file(path), Catch::Contains("readable by other users"));
+  CHECK_THROWS_WITH(thermomaven::client::read_config_file(path),
+                    Catch::Contains("readable by other users"));
 
   live_test::write_private_file(path, "THERMOMAVEN_EMIAL=cook@example.com\n");
   CHECK_THROWS_WITH(thermomaven::client::read_config_file(path),
@@ -284,8 +296,8 @@ TEST_CASE("backoff doubles from the base to the cap, with jitter") {
 }
 
 TEST_CASE("log lines: UTC timestamp, level, component, one line") {
-  const std::string line =
-      thermomaven::format_log_line(1795773600123, thermomaven::LogLevel::Info, "mqtt", "connected to h:1\nnext");
+  const std::string line = thermomaven::format_log_line(1795773600123, thermomaven::LogLevel::Info,
+                                                        "mqtt", "connected to h:1\nnext");
   CHECK(line == "2026-11-27T10:00:00.123Z INFO  mqtt: connected to h:1 next");
   CHECK(thermomaven::format_log_line(0, thermomaven::LogLevel::Error, "api", "x") ==
         "1970-01-01T00:00:00.000Z ERROR api: x");
@@ -302,7 +314,8 @@ TEST_CASE("PKCS#12 keystores made by openssl open, legacy ones too") {
       const std::string p12 = dir.file(std::string("client") + (legacy ? "-legacy" : "") +
                                        (with_ca ? "-ca" : "") + ".p12");
       live_test::make_p12(dir.path().string(), p12, "k3y-pass", legacy, with_ca);
-      const auto credentials = thermomaven::client::open_pkcs12(live_test::read_file(p12), "k3y-pass");
+      const auto credentials =
+          thermomaven::client::open_pkcs12(live_test::read_file(p12), "k3y-pass");
       CHECK(credentials.subject_cn == "android-42-US-0123456789abcdef0123456789abcdef");
       CHECK_THAT(credentials.certificate_pem, Catch::StartsWith("-----BEGIN CERTIFICATE-----"));
       CHECK_THAT(credentials.private_key_pem, Catch::Contains("PRIVATE KEY-----"));
@@ -313,7 +326,8 @@ TEST_CASE("PKCS#12 keystores made by openssl open, legacy ones too") {
         CHECK(credentials.trust_pem == std::string(thermomaven::client::kAmazonRootCa1Pem));
       }
       CHECK(credentials.not_after_s - credentials.not_before_s == 30 * 86400);
-      CHECK(thermomaven::client::renewal_time_s(credentials) == credentials.not_after_s - 3 * 86400);
+      CHECK(thermomaven::client::renewal_time_s(credentials) ==
+            credentials.not_after_s - 3 * 86400);
       try {
         thermomaven::client::open_pkcs12(live_test::read_file(p12), "wrong");
         FAIL("a wrong keystore password was accepted");
@@ -338,10 +352,11 @@ TEST_CASE("the account's unit from app/user/setting/get, whose answer is not doc
   using thermomaven::TemperatureUnit;
   CHECK(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":"C","language":"en_US"})") ==
         TemperatureUnit::Celsius);
-  CHECK(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":"F"})") == TemperatureUnit::Fahrenheit);
+  CHECK(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":"F"})") ==
+        TemperatureUnit::Fahrenheit);
   // The same settings as the login answer's `setting`, wrapped or not.
-  CHECK(thermomaven::client::parse_setting_unit(R"({"token":"t","setting":{"temperatureUnit":"C"}})") ==
-        TemperatureUnit::Celsius);
+  CHECK(thermomaven::client::parse_setting_unit(
+            R"({"token":"t","setting":{"temperatureUnit":"C"}})") == TemperatureUnit::Celsius);
   CHECK(thermomaven::client::parse_setting_unit(R"({"setting":{"temperatureUnit":"c"}})") ==
         TemperatureUnit::Celsius);
   // No unit, an unknown one, or not an object: nothing to go by.
@@ -350,7 +365,8 @@ TEST_CASE("the account's unit from app/user/setting/get, whose answer is not doc
   CHECK_FALSE(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":1})").has_value());
   CHECK_FALSE(thermomaven::client::parse_setting_unit("null").has_value());
   CHECK_FALSE(thermomaven::client::parse_setting_unit("[]").has_value());
-  CHECK_THROWS_AS(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":)"), thermomaven::client::ApiError);
+  CHECK_THROWS_AS(thermomaven::client::parse_setting_unit(R"({"temperatureUnit":)"),
+                  thermomaven::client::ApiError);
 }
 
 TEST_CASE("THERMOMAVEN_UNIT_REFRESH_MS sets how often the unit is read again") {

@@ -144,14 +144,6 @@ std::size_t line_count(const std::string& path) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
-std::string exporter_url(const Collector& run) {
-  const std::string marker = "serving metrics, cooks and CSV on ";
-  const std::string log = run.log();
-  const auto at = log.find(marker);
-  if (at == std::string::npos) return {};
-  return log.substr(at + marker.size(), log.find('\n', at) - at - marker.size());
-}
-
 bool accepts_connections(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -335,7 +327,7 @@ TEST_CASE("a flood of reports: memory bounded, drops counted, scrapes answered",
   Collector run(dir.path().string(), sim_env(sim.info()), {"--listen", "127.0.0.1:0"}, "run");
   const pid_t pid = run.process().pid();
   REQUIRE(run.wait_log(kDeviceSubscribed, 30));
-  const std::string base = exporter_url(run);
+  const std::string base = run.exporter_url();
   REQUIRE(!base.empty());
   // The device list (which now follows the REST device-list calls) is
   // counted in the next status the writer stores: wait for it to show.

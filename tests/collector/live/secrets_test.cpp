@@ -137,12 +137,8 @@ TEST_CASE("thermomaven run at debug level: no secret in logs, files, argv, metri
   add_files(dir.path(), sim_files, "file (running)", haystacks);
   CHECK(fs::exists(dir.file("collector.db-wal")));
 
-  const std::string marker = "serving metrics, cooks and CSV on ";
-  const std::string started_log = run.log();
-  const auto at = started_log.find(marker);
-  REQUIRE(at != std::string::npos);
-  const std::string base =
-      started_log.substr(at + marker.size(), started_log.find('\n', at) - at - marker.size());
+  const std::string base = run.exporter_url();
+  REQUIRE(!base.empty());
   const auto metrics = http_get(base + "/metrics");
   const auto health = http_get(base + "/healthz");
   CHECK(metrics.status == 200);
