@@ -60,11 +60,6 @@ const TM = (() => {
     return Math.round(v * 10) / 10;
   }
 
-  // A difference of temperatures (°C) in the shown unit.
-  function deltaFromCelsius(c) {
-    return unit() === 'F' ? (c * 9) / 5 : c;
-  }
-
   function number(v) {
     if (v === null || v === undefined || Number.isNaN(v)) return '–';
     return (Math.round(v * 10) / 10).toFixed(1).replace(/\.0$/, '');
@@ -265,7 +260,6 @@ const TM = (() => {
     setFallbackUnit,
     onUnitChange,
     fromCelsius,
-    deltaFromCelsius,
     number,
     temperature,
     clock,
